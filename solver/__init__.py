@@ -1,0 +1,24 @@
+"""Solvers for Volterra integral equations of the second kind.
+
+The front door is :func:`solve_volterra`; kernels with structure the solver
+can exploit are in :mod:`solver.kernels`; :func:`resolvent` gives the
+resolvent kernel on a grid.
+"""
+
+from . import kernels, weights
+from .api import METHODS, solve_volterra
+from .history import History, HistoryError
+from .result import SolverError, VolterraResult
+
+__all__ = [
+    "solve_volterra",
+    "METHODS",
+    "History",
+    "HistoryError",
+    "VolterraResult",
+    "SolverError",
+    "kernels",
+    "weights",
+]
+
+__version__ = "0.1.0"

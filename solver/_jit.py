@@ -1,0 +1,149 @@
+"""Compile user functions with Numba and evaluate them on arrays.
+
+User kernels are plain Python functions of scalars. They are compiled with
+``numba.njit`` (or used as they are when already jitted) and wrapped in a
+small jitted loop that fills an output array. When Numba cannot compile a
+function, a NumPy-vectorised call is tried instead, then a Python loop.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import numba
+import numpy as np
+from numba.core.registry import CPUDispatcher
+
+__all__ = ["pair_evaluator", "point_evaluator", "jit"]
+
+
+def jit(fn: Callable) -> Callable:
+    """``fn`` compiled lazily with Numba (unchanged if already jitted)."""
+    if isinstance(fn, CPUDispatcher):
+        return fn
+    return numba.njit(fn)
+
+
+def _probe(jf: Callable, args: tuple, what: str):
+    """Call ``jf`` once to learn its output type; None if Numba cannot compile it."""
+    try:
+        return jf(*args)
+    except (numba.core.errors.TypingError, numba.core.errors.UnsupportedError) as exc:
+        warnings.warn(
+            f"{what}: Numba could not compile the function ({type(exc).__name__}); "
+            "falling back to NumPy evaluation, which is slower",
+            stacklevel=4,
+        )
+        return None
+
+
+def _out_spec(value, what: str) -> tuple[type, tuple[int, ...]]:
+    v = np.asarray(value)
+    if v.dtype.kind not in "biufc":
+        raise TypeError(f"{what} must return numbers, got dtype {v.dtype}")
+    dtype = np.complex128 if v.dtype.kind == "c" else np.float64
+    if v.ndim == 0:
+        return dtype, ()
+    if v.ndim == 2 and v.shape[0] == v.shape[1]:
+        return dtype, v.shape
+    raise ValueError(f"{what} must return a scalar or a square (d, d) array, got shape {v.shape}")
+
+
+def _scalar_pair_loop(jf, dtype):
+    if dtype is np.complex128:
+
+        @numba.njit(nogil=True)
+        def ev(t, s):
+            out = np.empty(t.size, np.complex128)
+            for i in range(t.size):
+                out[i] = jf(t[i], s[i])
+            return out
+
+    else:
+
+        @numba.njit(nogil=True)
+        def ev(t, s):
+            out = np.empty(t.size, np.float64)
+            for i in range(t.size):
+                out[i] = jf(t[i], s[i])
+            return out
+
+    return ev
+
+
+def _matrix_pair_loop(jf, dtype, d):
+    if dtype is np.complex128:
+
+        @numba.njit(nogil=True)
+        def ev(t, s):
+            out = np.empty((t.size, d, d), np.complex128)
+            for i in range(t.size):
+                out[i] = jf(t[i], s[i])
+            return out
+
+    else:
+
+        @numba.njit(nogil=True)
+        def ev(t, s):
+            out = np.empty((t.size, d, d), np.float64)
+            for i in range(t.size):
+                out[i] = jf(t[i], s[i])
+            return out
+
+    return ev
+
+
+def _numpy_fallback(fn, nargs: int, dtype, shape):
+    def ev(*args):
+        n = args[0].size
+        try:
+            v = np.asarray(fn(*args))
+            if v.shape == (n,) + shape:
+                return v.astype(dtype, copy=False)
+            if shape and v.shape == shape + (n,):
+                return np.moveaxis(v, -1, 0).astype(dtype, copy=False)
+            if v.ndim == len(shape):
+                return np.broadcast_to(v, (n,) + shape).astype(dtype)
+        except Exception:
+            pass
+        out = np.empty((n,) + shape, dtype)
+        for i in range(n):
+            out[i] = fn(*(float(a[i]) for a in args))
+        return out
+
+    return ev
+
+
+def pair_evaluator(fn: Callable, what: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """Evaluator ``ev(t, s) -> array`` of ``fn(t[i], s[i])`` over pair arrays."""
+    jf = jit(fn)
+    value = _probe(jf, (0.0, 0.0), what)
+    if value is None:
+        value = fn(0.0, 0.0)
+        dtype, shape = _out_spec(value, what)
+        return _numpy_fallback(fn, 2, dtype, shape)
+    dtype, shape = _out_spec(value, what)
+    if shape:
+        return _matrix_pair_loop(jf, dtype, shape[0])
+    return _scalar_pair_loop(jf, dtype)
+
+
+def point_evaluator(fn: Callable, what: str) -> Callable[[np.ndarray], np.ndarray]:
+    """Evaluator ``ev(u) -> array`` of ``fn(u[i])``."""
+    jf = jit(fn)
+    value = _probe(jf, (0.0,), what)
+    if value is None:
+        value = fn(0.0)
+        dtype, shape = _out_spec(value, what)
+        return _numpy_fallback(fn, 1, dtype, shape)
+    dtype, shape = _out_spec(value, what)
+
+    # reuse the pair loops with a dummy second argument
+    jtwo = numba.njit(lambda t, s: jf(t))
+    ev = _matrix_pair_loop(jtwo, dtype, shape[0]) if shape else _scalar_pair_loop(jtwo, dtype)
+
+    def ev1(u):
+        return ev(u, u)
+
+    return ev1

@@ -1,0 +1,290 @@
+"""The front door: :func:`solve_volterra`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from . import _general
+from .history import History, HistoryError
+from .kernels import Convolution, ExpSum, Kernel, Piecewise, as_kernel
+from .result import VolterraResult
+from .weights import ORDERS
+
+__all__ = ["solve_volterra", "METHODS"]
+
+#: method name -> order of convergence
+METHODS: dict[str, int] = {"trapezoidal": 2, "gregory4": 4, "gregory6": 6, "gregory8": 8}
+_DEFAULT_METHOD = "gregory6"
+_PATHS = ("auto", "direct", "fast")
+
+
+def solve_volterra(
+    kernel: Kernel | Callable,
+    f: Callable | np.ndarray,
+    t: np.ndarray,
+    *,
+    method: str = "auto",
+    nonlinearity: Callable | None = None,
+    history: History | None = None,
+    error_estimate: bool = True,
+    tol: float | None = None,
+    path: str = "auto",
+) -> VolterraResult:
+    r"""Solve a Volterra integral equation of the second kind on a uniform grid.
+
+    .. math:: y(t) = f(t) + H(t) + \int_{t_0}^{t} K(t, s)\, G(s, y(s))\, ds,
+
+    with ``G(s, y) = y`` unless ``nonlinearity`` is given, and ``H`` the
+    history term (the integral over ``s < t0``, see :class:`History`).
+
+    Parameters
+    ----------
+    kernel
+        A function ``k(t, s)`` (compiled with Numba; float, complex or
+        ``(d, d)`` array for systems) or a :mod:`solver.kernels` object
+        declaring structure (``Convolution``, ``ExpSum``, ``Piecewise``).
+    f
+        A function ``f(t)`` (vectorised or not) or the values on the grid,
+        shape ``(N,)`` or ``(N, d)``.
+    t
+        Uniformly spaced, increasing grid; ``t[0]`` is the lower limit ``t0``.
+    method
+        ``"trapezoidal"`` (order 2), ``"gregory4"``, ``"gregory6"`` or
+        ``"gregory8"`` (Gregory rules with Lagrange starting blocks, orders
+        4, 6, 8), or ``"auto"`` (= ``"gregory6"``).
+    nonlinearity
+        ``G(s, y)``; each step is then solved with Newton's method.
+    history
+        A :class:`History`: the solution before ``t0`` or its contribution.
+    error_estimate
+        Compute a Richardson error estimate (one more solve on every other
+        grid point, about 25% more work on the direct path).
+    tol
+        If given, ``success`` is False when the largest error estimate
+        exceeds it.
+    path
+        ``"auto"`` uses the fastest algorithm the kernel's structure allows,
+        ``"direct"`` forces the O(N^2) path, ``"fast"`` requires a fast path.
+
+    Returns
+    -------
+    VolterraResult
+        With ``t``, ``y``, ``error_estimate``, ``method``, ``order``,
+        ``success``, ``message`` and ``stats``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For invalid arguments; the message names the argument.
+    """
+    start = time.perf_counter()
+    t = _check_grid(t)
+    method, order = _check_method(method)
+    if path not in _PATHS:
+        raise ValueError(f"path must be one of {_PATHS}, got {path!r}")
+    kernel = as_kernel(kernel)
+    if nonlinearity is not None and not callable(nonlinearity):
+        raise TypeError("nonlinearity must be a function G(s, y)")
+    if history is not None and not isinstance(history, History):
+        raise TypeError("history must be a solver.History (History(y=...) or contribution=...)")
+    if tol is not None and not (np.isfinite(tol) and tol > 0):
+        raise ValueError(f"tol must be a positive number, got {tol!r}")
+    if t.size < order:
+        raise ValueError(f"t: method {method!r} needs at least {order} grid points, got {t.size}")
+
+    fvals = _f_on_grid(f, t)
+    vshape, dtype = _shape_and_dtype(kernel, t, fvals)
+    fvals = fvals.astype(dtype, copy=False)
+
+    stats: dict = {}
+    H = np.zeros_like(fvals)
+    Herr = np.zeros(fvals.shape)
+    if history is not None:
+        try:
+            H, Herr, hs = history.evaluate(kernel, t, vshape, dtype, nonlinearity)
+        except HistoryError as exc:
+            return _failed(t, fvals, method, order, str(exc), stats)
+        stats.update(hs)
+        H = H.astype(np.result_type(H, dtype), copy=False)
+    r = fvals + H
+
+    fast = _fast_path(kernel, t, nonlinearity, vshape, path)
+    stats["path"] = fast or "direct"
+
+    def run(tt, rr):
+        if fast == "expsum":
+            from . import _expsum
+
+            return _expsum.solve(kernel, tt, rr, order)
+        disc = _general.make_discretisation(kernel, tt, order, vshape, dtype)
+        if nonlinearity is None:
+            return _general.solve_linear(disc, rr)
+        return _general.solve_nonlinear(disc, rr, nonlinearity)
+
+    try:
+        y, s1 = run(t, r)
+    except FloatingPointError as exc:
+        raise ValueError(str(exc)) from None
+    except (ArithmeticError, np.linalg.LinAlgError) as exc:
+        return _failed(t, fvals, method, order, str(exc), stats)
+    stats.update(s1)
+
+    message = "solved"
+    success = True
+    if error_estimate:
+        if t.size >= 2 * order + 1:
+            try:
+                yc, _ = run(t[::2], r[::2])
+            except (ArithmeticError, np.linalg.LinAlgError) as exc:
+                yc = None
+                message = f"solved; no error estimate (coarse solve failed: {exc})"
+            est = _richardson(y, yc, order) if yc is not None else np.full(y.shape, np.nan)
+        else:
+            est = np.full(y.shape, np.nan)
+            message = f"solved; no error estimate (needs at least {2 * order + 1} points)"
+        est = est + Herr + _roundoff_floor(y)
+    else:
+        est = np.full(y.shape, np.nan)
+    if not np.all(np.isfinite(y)):
+        success = False
+        message = "the solution overflowed (NaN or inf); the kernel may be too large for this grid"
+    elif tol is not None:
+        worst = float(np.nanmax(est)) if np.any(np.isfinite(est)) else np.inf
+        if not worst <= tol:
+            success = False
+            message = f"error estimate {worst:.3g} exceeds tol={tol:.3g}: refine the grid"
+    stats["seconds"] = time.perf_counter() - start
+    return VolterraResult(t, y, est, method, order, success, message, stats)
+
+
+def _richardson(y, yc, order):
+    diff = np.abs(y[::2] - yc) / (2.0**order - 1.0)
+    est = np.empty(y.shape)
+    est[::2] = diff
+    # odd points: the larger of the two neighbouring estimates
+    right = diff[1:] if diff.shape[0] > 1 else diff
+    est[1::2] = np.maximum(diff[: est[1::2].shape[0]], right[: est[1::2].shape[0]])
+    return est
+
+
+def _roundoff_floor(y):
+    """Round-off level of the solution: rounding errors of the O(N) history sums."""
+    return 10.0 * np.finfo(float).eps * np.sqrt(y.shape[0]) * np.max(np.abs(y))
+
+
+def _failed(t, fvals, method, order, message, stats):
+    y = np.full(fvals.shape, np.nan, dtype=fvals.dtype)
+    return VolterraResult(t, y, np.full(fvals.shape, np.nan), method, order, False, message, stats)
+
+
+def _check_method(method: str) -> tuple[str, int]:
+    if not isinstance(method, str):
+        raise TypeError(f"method must be a string, got {type(method).__name__}")
+    if method == "auto":
+        method = _DEFAULT_METHOD
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {['auto', *METHODS]}, got {method!r}")
+    order = METHODS[method]
+    assert order in ORDERS
+    return method, order
+
+
+def _check_grid(t) -> np.ndarray:
+    try:
+        t = np.asarray(t, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError("t must be a 1-D array of numbers") from None
+    if t.ndim != 1:
+        raise ValueError(f"t must be 1-D, got shape {t.shape}")
+    if t.size < 2:
+        raise ValueError(f"t needs at least 2 points, got {t.size}")
+    if not np.all(np.isfinite(t)):
+        raise ValueError("t contains NaN or inf")
+    d = np.diff(t)
+    if np.any(d <= 0):
+        raise ValueError("t must be strictly increasing")
+    h = (t[-1] - t[0]) / (t.size - 1)
+    if np.max(np.abs(d - h)) > 1e-8 * h + 4 * np.finfo(float).eps * np.max(np.abs(t)):
+        raise ValueError(
+            "t must be uniformly spaced (largest deviation of a step from the mean step: "
+            f"{np.max(np.abs(d - h)):.3g}); use np.linspace"
+        )
+    return t
+
+
+def _f_on_grid(f, t) -> np.ndarray:
+    N = t.size
+    if callable(f):
+        first = np.asarray(f(t[0]))
+        vshape = first.shape
+        if len(vshape) > 1:
+            raise ValueError(f"f must return a scalar or a 1-D array, got shape {vshape}")
+        try:
+            v = np.asarray(f(t))
+        except Exception:
+            v = None
+        if v is not None and v.shape == (N,) + vshape:
+            pass
+        elif v is not None and vshape and v.shape == vshape + (N,):
+            v = np.moveaxis(v, -1, 0)
+        elif v is not None and v.shape == vshape:
+            v = np.broadcast_to(v, (N,) + vshape).copy()
+        else:
+            v = np.asarray([f(x) for x in t])
+    else:
+        try:
+            v = np.asarray(f)
+        except Exception:
+            raise TypeError("f must be a function f(t) or an array of values on the grid") from None
+        if v.ndim == 0 or v.shape[0] != N or v.ndim > 2:
+            raise ValueError(
+                f"f: an array of values must have shape ({N},) or ({N}, d) to match t, "
+                f"got {v.shape}"
+            )
+    if v.dtype.kind not in "biufc":
+        raise TypeError(f"f must give numbers, got dtype {v.dtype}")
+    if not np.all(np.isfinite(v)):
+        raise ValueError("f contains NaN or inf on the grid")
+    return v.astype(np.complex128 if v.dtype.kind == "c" else np.float64)
+
+
+def _shape_and_dtype(kernel: Kernel, t, fvals):
+    k0 = np.asarray(kernel.evaluate(t[:1], t[:1]))[0]
+    if not np.all(np.isfinite(k0)):
+        raise ValueError(f"kernel returned NaN or inf at t=s={t[0]:.6g}")
+    vshape = fvals.shape[1:]
+    if k0.ndim == 0 and vshape:
+        raise ValueError(
+            f"f has {vshape[0]} components per point but the kernel is scalar; "
+            "a system needs a (d, d) kernel"
+        )
+    if k0.ndim == 2 and k0.shape != vshape * 2:
+        raise ValueError(
+            f"kernel returns shape {k0.shape} but f has shape (N,){vshape}: "
+            f"they must match as (d, d) and (N, d)"
+        )
+    complex_ = np.iscomplexobj(k0) or np.iscomplexobj(fvals)
+    return vshape, (np.complex128 if complex_ else np.float64)
+
+
+def _fast_path(kernel: Kernel, t, nonlinearity, vshape, path: str) -> str | None:
+    """Name of the fast path to use, or None for the direct path."""
+    if path == "direct":
+        return None
+    pieces = kernel.pieces
+    ok = nonlinearity is None and not vshape and all(isinstance(p, ExpSum) for p in pieces)
+    if ok and isinstance(kernel, Piecewise):
+        beta = kernel.breakpoint_values(t)
+        ok = bool(np.all(np.diff(beta, axis=1) >= -1e-12 * (1 + np.abs(beta[:, 1:]))))
+    name = "expsum" if ok else None
+    if name is None and isinstance(kernel, Convolution):
+        name = None
+    if path == "fast" and name is None:
+        raise ValueError(
+            "path='fast': no fast path for this problem (needs a scalar linear equation with an "
+            "ExpSum kernel or a Piecewise of ExpSum pieces with non-decreasing breakpoints)"
+        )
+    return name

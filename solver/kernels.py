@@ -1,0 +1,264 @@
+"""Kernels K(t, s) of Volterra equations, with their declared structure.
+
+A kernel is handed to :func:`solver.solve_volterra` either as a plain
+function ``k(t, s)`` (compiled with Numba) or as one of the classes here,
+which tell the solver what it may exploit:
+
+``General(k)``
+    any smooth kernel; the solver evaluates it on the grid (O(N^2) work).
+``Convolution(k)``
+    ``K(t, s) = k(t - s)``; only ``N`` kernel values are needed and the
+    history sums are discrete convolutions.
+``ExpSum(weights, lam, mu)``
+    ``K(t, s) = sum_k weights[k] exp(lam[k] t - mu[k] (t - s))`` with complex
+    coefficients: a sum of products ``a(t) b(s)``, stepped with running sums
+    in O(N) work per term.
+``Piecewise(pieces, breakpoints)``
+    ``K = pieces[i]`` between the breakpoints ``s = beta_{i-1}(t)`` and
+    ``s = beta_i(t)``; each piece must be smooth across its breakpoints (a
+    smooth extension), so the quadrature can be split there without losing
+    order. Used for kernels with a kink or a jump along ``s = beta(t)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+
+from . import _jit
+
+__all__ = ["Kernel", "General", "Convolution", "ExpSum", "Piecewise", "as_kernel"]
+
+
+class Kernel:
+    """Base class. A kernel evaluates ``K(t_i, s_i)`` on arrays of pairs."""
+
+    def evaluate(self, t: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """Values ``K(t[i], s[i])``; shape ``t.shape`` or ``t.shape + (d, d)``."""
+        raise NotImplementedError
+
+    @property
+    def pieces(self) -> tuple[Kernel, ...]:
+        return (self,)
+
+    @property
+    def breakpoints(self) -> tuple[Callable[[np.ndarray], np.ndarray], ...]:
+        return ()
+
+    def __call__(self, t, s):
+        t = np.asarray(t, dtype=float)
+        s = np.asarray(s, dtype=float)
+        tb, sb = np.broadcast_arrays(t, s)
+        v = self.evaluate(tb.ravel(), sb.ravel())
+        return v.reshape(tb.shape + v.shape[1:])
+
+
+class General(Kernel):
+    """A general smooth kernel ``K(t, s)``.
+
+    Parameters
+    ----------
+    k
+        ``k(t, s)`` returning a float, a complex number or a ``(d, d)`` array
+        for systems. A plain Python function is compiled with Numba (it must
+        use only NumPy math); an already-jitted function is used as it is.
+    """
+
+    def __init__(self, k: Callable):
+        if isinstance(k, Kernel):
+            raise TypeError("kernel: General() takes a function k(t, s), not a Kernel")
+        if not callable(k):
+            raise TypeError(f"kernel must be callable k(t, s), got {type(k).__name__}")
+        self.k = k
+        self._eval = None
+
+    def evaluate(self, t, s):
+        if self._eval is None:
+            self._eval = _jit.pair_evaluator(self.k, "kernel")
+        return self._eval(np.ascontiguousarray(t, float), np.ascontiguousarray(s, float))
+
+
+class Convolution(Kernel):
+    """A convolution kernel ``K(t, s) = k(t - s)``.
+
+    Parameters
+    ----------
+    k
+        ``k(u)`` for ``u = t - s >= 0``; float, complex or ``(d, d)`` array.
+    """
+
+    def __init__(self, k: Callable):
+        if not callable(k):
+            raise TypeError(f"kernel: Convolution needs a callable k(u), got {type(k).__name__}")
+        self.k = k
+        self._eval = None
+
+    def evaluate_lag(self, u: np.ndarray) -> np.ndarray:
+        """Values ``k(u)`` on an array of lags."""
+        if self._eval is None:
+            self._eval = _jit.point_evaluator(self.k, "kernel")
+        return self._eval(np.ascontiguousarray(u, float))
+
+    def evaluate(self, t, s):
+        return self.evaluate_lag(np.asarray(t, float) - np.asarray(s, float))
+
+
+@dataclass(frozen=True, eq=False)
+class ExpSum(Kernel):
+    """Sum of exponentials ``K(t, s) = sum_k w_k exp(lam_k t - mu_k (t - s))``.
+
+    Each term is evaluated as one exponential of the combined exponent, so
+    factors like ``exp(lam t)`` that would overflow on their own never appear.
+    Terms with ``Re mu < 0`` grow with ``t - s``; they are allowed (the running
+    sums are anchored where they are bounded) as long as the kernel itself
+    stays bounded on the domain.
+
+    Parameters
+    ----------
+    weights, lam, mu
+        1-D arrays of equal length, real or complex.
+    """
+
+    weights: np.ndarray
+    lam: np.ndarray
+    mu: np.ndarray
+    _complex: bool = field(init=False, repr=False)
+
+    def __post_init__(self):
+        arrs = []
+        for name in ("weights", "lam", "mu"):
+            a = np.atleast_1d(np.asarray(getattr(self, name)))
+            if a.ndim != 1:
+                raise ValueError(f"ExpSum: {name} must be 1-D, got shape {a.shape}")
+            if not np.all(np.isfinite(a)):
+                raise ValueError(f"ExpSum: {name} must be finite")
+            arrs.append(a.astype(complex))
+        if not (arrs[0].size == arrs[1].size == arrs[2].size):
+            raise ValueError(
+                "ExpSum: weights, lam and mu must have equal lengths, got "
+                f"{arrs[0].size}, {arrs[1].size}, {arrs[2].size}"
+            )
+        is_complex = any(np.any(a.imag != 0) for a in arrs)
+        for name, a in zip(("weights", "lam", "mu"), arrs, strict=True):
+            a.setflags(write=False)
+            object.__setattr__(self, name, a)
+        object.__setattr__(self, "_complex", bool(is_complex))
+
+    @property
+    def is_complex(self) -> bool:
+        """True if any coefficient has a non-zero imaginary part."""
+        return self._complex
+
+    def evaluate(self, t, s):
+        t = np.asarray(t, float)
+        s = np.asarray(s, float)
+        out = _expsum_eval(t.ravel(), s.ravel(), self.weights, self.lam, self.mu)
+        out = out.reshape(t.shape)
+        return out if self._complex else out.real
+
+
+@numba.njit(cache=True, nogil=True)
+def _expsum_eval(t, s, w, lam, mu):
+    out = np.zeros(t.size, dtype=np.complex128)
+    for i in range(t.size):
+        acc = 0.0j
+        for k in range(w.size):
+            acc += w[k] * np.exp(lam[k] * t[i] - mu[k] * (t[i] - s[i]))
+        out[i] = acc
+    return out
+
+
+class Piecewise(Kernel):
+    """A kernel made of smooth pieces separated by breakpoints ``s = beta_i(t)``.
+
+    ``K(t, s) = pieces[0](t, s)`` for ``s < beta_0(t)``, ``pieces[1](t, s)``
+    for ``beta_0(t) < s < beta_1(t)``, ..., ``pieces[-1](t, s)`` for
+    ``s > beta_{-1}(t)``. Each piece must be smooth on the whole plane (a
+    smooth extension across its breakpoints): the solver splits the
+    quadrature at ``beta_i(t)`` and interpolates each piece's integrand with
+    grid points that may lie a few steps across the breakpoint.
+
+    Parameters
+    ----------
+    pieces
+        ``len(breakpoints) + 1`` kernels (functions ``k(t, s)`` or Kernel objects).
+    breakpoints
+        Functions ``beta_i(t)``, vectorised over NumPy arrays or not, with
+        ``beta_0(t) <= beta_1(t) <= ...``. Breakpoints outside ``[t0, t]``
+        are clipped. Monotone non-decreasing breakpoints allow the fast
+        running-sum path for :class:`ExpSum` pieces.
+    """
+
+    def __init__(self, pieces: Sequence, breakpoints: Sequence[Callable]):
+        pieces = [as_kernel(p) for p in pieces]
+        breakpoints = list(breakpoints)
+        if len(pieces) != len(breakpoints) + 1:
+            raise ValueError(
+                "Piecewise: need len(pieces) == len(breakpoints) + 1, got "
+                f"{len(pieces)} pieces and {len(breakpoints)} breakpoints"
+            )
+        for b in breakpoints:
+            if not callable(b):
+                raise TypeError("Piecewise: every breakpoint must be a function beta(t)")
+        for p in pieces:
+            if isinstance(p, Piecewise):
+                raise TypeError("Piecewise: pieces cannot themselves be Piecewise")
+        self._pieces = tuple(pieces)
+        self._breakpoints = tuple(breakpoints)
+
+    @property
+    def pieces(self):
+        return self._pieces
+
+    @property
+    def breakpoints(self):
+        return self._breakpoints
+
+    def breakpoint_values(self, t: np.ndarray) -> np.ndarray:
+        """Array of shape ``(len(breakpoints), len(t))`` of ``beta_i(t)``."""
+        t = np.asarray(t, float)
+        out = np.empty((len(self._breakpoints), t.size))
+        for i, b in enumerate(self._breakpoints):
+            try:
+                v = np.asarray(b(t), dtype=float)
+                if v.shape != t.shape:
+                    v = np.broadcast_to(v, t.shape)
+            except Exception:
+                v = np.array([float(b(x)) for x in t])
+            out[i] = v
+        if not np.all(np.isfinite(out)):
+            raise ValueError("kernel: a breakpoint beta(t) returned NaN or inf")
+        if out.shape[0] > 1 and np.any(np.diff(out, axis=0) < 0):
+            raise ValueError("kernel: breakpoints must be ordered beta_0(t) <= beta_1(t) <= ...")
+        return out
+
+    def evaluate(self, t, s):
+        t = np.asarray(t, float).ravel()
+        s = np.asarray(s, float).ravel()
+        beta = self.breakpoint_values(t)
+        idx = np.sum(s[None, :] > beta, axis=0)
+        first = self._pieces[0].evaluate(t[:1], s[:1])
+        out = np.zeros((t.size,) + first.shape[1:], dtype=np.result_type(first, float))
+        for i, p in enumerate(self._pieces):
+            sel = idx == i
+            if np.any(sel):
+                v = p.evaluate(t[sel], s[sel])
+                if np.iscomplexobj(v) and not np.iscomplexobj(out):
+                    out = out.astype(complex)
+                out[sel] = v
+        return out
+
+
+def as_kernel(kernel) -> Kernel:
+    """Turn a plain function ``k(t, s)`` into :class:`General`; pass kernels through."""
+    if isinstance(kernel, Kernel):
+        return kernel
+    if callable(kernel):
+        return General(kernel)
+    raise TypeError(
+        "kernel must be a function k(t, s) or a solver.kernels.Kernel "
+        f"(General, Convolution, ExpSum, Piecewise), got {type(kernel).__name__}"
+    )
