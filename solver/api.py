@@ -118,7 +118,7 @@ def solve_volterra(
         if fast == "expsum":
             from . import _expsum
 
-            return _expsum.solve(kernel, tt, rr, order)
+            return _expsum.solve(kernel, tt, rr, order, dtype)
         disc = _general.make_discretisation(kernel, tt, order, vshape, dtype)
         if nonlinearity is None:
             return _general.solve_linear(disc, rr)

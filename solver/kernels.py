@@ -141,7 +141,7 @@ class ExpSum(Kernel):
                 "ExpSum: weights, lam and mu must have equal lengths, got "
                 f"{arrs[0].size}, {arrs[1].size}, {arrs[2].size}"
             )
-        is_complex = any(np.any(a.imag != 0) for a in arrs)
+        is_complex = any(np.any(a.imag != 0) for a in arrs) and not _conjugate_pairs(*arrs)
         for name, a in zip(("weights", "lam", "mu"), arrs, strict=True):
             a.setflags(write=False)
             object.__setattr__(self, name, a)
@@ -149,7 +149,7 @@ class ExpSum(Kernel):
 
     @property
     def is_complex(self) -> bool:
-        """True if any coefficient has a non-zero imaginary part."""
+        """True unless the terms are real or come in complex-conjugate pairs."""
         return self._complex
 
     def evaluate(self, t, s):
@@ -158,6 +158,28 @@ class ExpSum(Kernel):
         out = _expsum_eval(t.ravel(), s.ravel(), self.weights, self.lam, self.mu)
         out = out.reshape(t.shape)
         return out if self._complex else out.real
+
+
+def _conjugate_pairs(w: np.ndarray, lam: np.ndarray, mu: np.ndarray) -> bool:
+    """True if every term has its complex conjugate among the terms (a real kernel)."""
+    keys = [(w[k], lam[k], mu[k]) for k in range(w.size)]
+    unused = list(range(len(keys)))
+    for k in range(len(keys)):
+        if k not in unused:
+            continue
+        unused.remove(k)
+        if all(np.imag(x) == 0 for x in keys[k]):
+            continue
+        target = tuple(np.conj(x) for x in keys[k])
+        match = [
+            m
+            for m in unused
+            if all(abs(a - b) <= 1e-14 * (1 + abs(b)) for a, b in zip(keys[m], target, strict=True))
+        ]
+        if not match:
+            return False
+        unused.remove(match[0])
+    return True
 
 
 @numba.njit(cache=True, nogil=True)

@@ -669,30 +669,35 @@ for _kind in ("y", "contribution"):
         )
     )
 
-# --- 17/18. history from -inf: k(u) = u e^{-u}/5, y = exp(-3t/10) --------------
+# --- 17/18. history from -inf: k(u) = u e^{-u}/5, y = exp(s) before t0 = 0 and
+#            y = exp(-3t/10) after (decaying in both directions) -----------------
 for _kind in ("y", "contribution"):
     _add(
         Problem(
             name=f"history_texp_decay_{_kind}",
             citation=(
-                "Constructed (make_problems.py): y = exp(-0.3 t) on the whole line; "
-                "∫_{-∞}^t (t-s) e^{-(t-s)} e^{-0.3 s} ds = e^{-0.3t}/0.49, "
-                "H(t) = 2 (7t + 10) e^{-t} / 49"
+                "Constructed (make_problems.py): history y(s) = e^{s} for s < 0, solution "
+                "y(t) = e^{-0.3t} for t >= 0 (continuous at 0, both bounded); "
+                "H(t) = ∫_{-∞}^0 (t-s) e^{-(t-s)} e^{s} ds / 5 = (2t + 1) e^{-t}/20, "
+                "f derived with SymPy"
             ),
             description=(
-                "y = (29/49) e^{-0.3t} + ∫_{-∞}^t (t-s) e^{-(t-s)}/5 y(s) ds on [0, 6]; "
+                "y = f + ∫_{-∞}^t (t-s) e^{-(t-s)}/5 y(s) ds on [0, 6], y(s) = e^s for s < 0; "
                 f"y = e^{{-0.3t}}; history passed as History({_kind}=...)"
             ),
             kernel_kind="convolution",
             kernel_data=(k_hist_texp,),
-            f=lambda t: 29.0 / 49.0 * np.exp(-0.3 * np.asarray(t, dtype=float)),
+            f=lambda t: (
+                13.0 / 70.0 * t * np.exp(-t)
+                + 351.0 / 980.0 * np.exp(-t)
+                + 29.0 / 49.0 * np.exp(-0.3 * t)
+            ),
             exact=lambda t: np.exp(-0.3 * np.asarray(t, dtype=float)),
             t0=0.0,
             t_end=6.0,
             history_kind=_kind,
-            history_y=lambda s: np.exp(-0.3 * np.asarray(s, dtype=float)),
-            history_h=lambda t: 2.0 * (7.0 * np.asarray(t, float) + 10.0)
-            * np.exp(-np.asarray(t, float)) / 49.0,
+            history_y=lambda s: np.exp(s),
+            history_h=lambda t: (2.0 * t + 1.0) * np.exp(-t) / 20.0,
             tags=frozenset({"history", f"history_{_kind}", "convolution", "linear", "real",
                             "decaying", "constructed"}),
             grids=_STD_GRIDS,

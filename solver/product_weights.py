@@ -1,0 +1,87 @@
+"""Exponential product-integration weights on a uniform grid.
+
+For a kernel term ``exp(-mu (t - s))`` the integral over one grid cell
+``[s_j, s_j + h]`` is taken exactly against the Lagrange interpolant of the
+solution through ``p`` grid points ``s_j + (o + i) h``, ``i = 0 .. p-1``
+(offset ``o <= 0``):
+
+    ∫_{s_j}^{s_j+h} e^{-mu (t - s)} y(s) ds ≈ e^{-mu (t - s_a)} h Σ_i Ω_i(z, o) y_{j+o+i},
+
+with ``z = mu h`` and the anchor ``s_a`` the cell's right end when
+``Re mu >= 0`` and its left end otherwise, so that ``|e^{...}| <= 1`` inside
+the cell. The step is then limited by the smoothness of ``y`` alone, however
+fast the exponential.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["cell_weights"]
+
+_GL32 = np.polynomial.legendre.leggauss(32)
+
+
+def _lagrange_values(nodes: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``L_i(x_q)`` for all basis polynomials, shape ``(len(x), len(nodes))``."""
+    k = nodes.size
+    out = np.ones((x.size, k))
+    for i in range(k):
+        for m in range(k):
+            if m != i:
+                out[:, i] *= (x - nodes[m]) / (nodes[i] - nodes[m])
+    return out
+
+
+def _expint_powers(z: complex, kmax: int) -> np.ndarray:
+    """``N_k(z) = ∫_0^1 e^{-z v} v^k dv`` for ``k = 0..kmax`` (needs ``|z| > kmax``)."""
+    out = np.empty(kmax + 1, dtype=complex)
+    ez = np.exp(-z)
+    out[0] = -np.expm1(-z) / z
+    for k in range(1, kmax + 1):
+        out[k] = (k * out[k - 1] - ez) / z
+    return out
+
+
+def cell_weights(z: complex, p: int, right_anchor: bool) -> np.ndarray:
+    """Weights ``Ω[o_index, i]`` for all offsets ``o = -(p-1) .. 0``.
+
+    Parameters
+    ----------
+    z
+        ``mu h``.
+    p
+        Number of interpolation points (the order).
+    right_anchor
+        Anchor the exponential at the cell's right end (use when
+        ``Re mu >= 0``) or at its left end.
+
+    Returns
+    -------
+    ndarray, shape (p, p), complex
+        Row ``o_index = o + p - 1`` holds the weights of the points
+        ``o .. o + p - 1`` (cell-local coordinates, the cell is ``[0, 1]``).
+    """
+    z = complex(z)
+    W = np.empty((p, p), dtype=complex)
+    xg, wg = _GL32
+    xq = 0.5 * (xg + 1.0)
+    wq = 0.5 * wg
+    for oi in range(p):
+        o = oi - (p - 1)
+        nodes = np.arange(o, o + p, dtype=float)
+        if abs(z) <= 25.0:
+            e = np.exp(z * (xq - 1.0)) if right_anchor else np.exp(z * xq)
+            W[oi] = (wq * e) @ _lagrange_values(nodes, xq)
+            continue
+        # large |z|: expand L_i around the anchor and integrate e^{±z u} u^k exactly
+        x_a = 1.0 if right_anchor else 0.0
+        zz = z if right_anchor else -z
+        Nk = _expint_powers(zz, p - 1)
+        for i in range(p):
+            others = np.delete(nodes, i)
+            coef = np.poly(others - x_a)[::-1] / np.prod(nodes[i] - others)  # in u = x - x_a
+            # right anchor: ∫_{-1}^{0} e^{z u} u^k du = (-1)^k N_k(z); left: ∫_0^1 e^{z u} u^k du
+            sign = (-1.0) ** np.arange(p) if right_anchor else np.ones(p)
+            W[oi, i] = np.sum(coef * sign * Nk)
+    return W

@@ -1,0 +1,111 @@
+"""Independent high-precision references (mpmath) for the WKB closed forms.
+
+They share no code with :mod:`cooperon.wkb`: they use the exact expansions
+
+* e^{a sin x} = Σₙ Iₙ(a) (−i)ⁿ e^{inx}  (Jacobi-Anger, a = r₁/ε),
+* ∫_0^∞ exp(−s u + c (1 − e^{−2gu})) du = ₁F₁(1; 1 + s/(2g); c)/s   (c = r₃/(2g)),
+  from z = e^{−2gu} and Euler's integral for ₁F₁,
+* ∫_1^∞ e^{−s η}/η dη = E₁(s) and e^{−c e^{−2gη}} = Σ_m (−c)^m e^{−2gmη}/m!,
+
+so M = ∫_{−∞}^0 e^{ϑ} dt (Eq. 33), Eq. (32) = (1 + Q) M − 1 and Eq. (34) are
+sums of special functions evaluated at 40 significant digits.
+"""
+
+from __future__ import annotations
+
+import mpmath as mp
+
+from cooperon.parameters import Parameters
+
+
+def _channels(p: Parameters, with_Q: bool):
+    Q = mp.mpf(p.Dq2_tau) if with_Q else mp.mpf(0)
+    r1, r3 = mp.mpf(p.tau_over_tau1), mp.mpf(p.tau_over_tau3)
+    eps, g = mp.mpf(p.E_tau), mp.mpf(p.gamma_tau)
+    osc = r1 > 0 and eps > 0
+    relax = r3 > 0 and g > 0
+    s0 = Q + (r1 if eps > 0 else 0) + (r3 if g > 0 else 0)
+    a = r1 / eps if osc else mp.mpf(0)
+    c = r3 / (2 * g) if relax else mp.mpf(0)
+    return s0, a, c, eps, g, osc, relax
+
+
+def _bessel_coefficients(a, osc):
+    """[(n, cₙ)] for e^{a sin x}, truncated where |Iₙ(a)| < 1e-40 I₀(a)."""
+    if not osc:
+        return [(0, mp.mpf(1))]
+    out = []
+    i0 = mp.besseli(0, a)
+    n = 0
+    while True:
+        i_n = mp.besseli(n, a)
+        if n > 0 and i_n < mp.mpf(10) ** -40 * i0:
+            break
+        cn = i_n * (-1j) ** n
+        out.append((n, cn))
+        if n > 0:
+            out.append((-n, mp.conj(cn)))
+        n += 1
+    return out
+
+
+def M_reference(p: Parameters, dps: int = 40) -> float:
+    """∫_{−∞}^0 e^{ϑ(t)} dt, ϑ of Eq. (33), via Bessel × ₁F₁ series."""
+    with mp.workdps(dps):
+        s0, a, c, eps, g, osc, relax = _channels(p, with_Q=True)
+        total = mp.mpc(0)
+        for n, cn in _bessel_coefficients(a, osc):
+            s = s0 - 1j * n * eps
+            if relax:
+                total += cn * mp.hyp1f1(1, 1 + s / (2 * g), c) / s
+            else:
+                total += cn / s
+        return total.real
+
+
+def F32_reference(p: Parameters, dps: int = 40) -> float:
+    """Eq. (32) = (1 + Q) M − 1 (exact identity, Φ = 1 + Q − λ₁, ϑ' = λ₁)."""
+    with mp.workdps(dps):
+        return float((1 + mp.mpf(p.Dq2_tau)) * mp.mpf(M_reference(p, dps)) - 1)
+
+
+def _M_reference_mp(p: Parameters, dps: int):
+    with mp.workdps(dps):
+        s0, a, c, eps, g, osc, relax = _channels(p, with_Q=True)
+        total = mp.mpc(0)
+        for n, cn in _bessel_coefficients(a, osc):
+            s = s0 - 1j * n * eps
+            total += cn * (mp.hyp1f1(1, 1 + s / (2 * g), c) / s if relax else 1 / s)
+        return total.real
+
+
+def F32_reference_exact(p: Parameters, dps: int = 40) -> float:
+    """Same as :func:`F32_reference` but without rounding M to double first."""
+    with mp.workdps(dps):
+        return float((1 + mp.mpf(p.Dq2_tau)) * _M_reference_mp(p, dps) - 1)
+
+
+def lntau_reference(p: Parameters, dps: int = 40) -> float:
+    """Eq. (34) via Bessel × E₁ double series."""
+    with mp.workdps(dps):
+        s0, a, c, eps, g, osc, relax = _channels(p, with_Q=False)
+        total = mp.mpc(0)
+        coeffs = _bessel_coefficients(a, osc)
+        if not relax:
+            for n, cn in coeffs:
+                total += cn * mp.e1(s0 - 1j * n * eps)
+            return float(total.real)
+        for n, cn in coeffs:
+            s = s0 - 1j * n * eps
+            inner = mp.mpc(0)
+            m = 0
+            term_scale = mp.mpf(1)
+            while True:
+                term = term_scale * mp.e1(s + 2 * g * m)
+                inner += term
+                if m > 2 * c + 10 and abs(term) < mp.mpf(10) ** (-dps) * abs(inner):
+                    break
+                m += 1
+                term_scale *= -c / m
+            total += cn * inner
+        return float((mp.exp(c) * total).real)
