@@ -59,8 +59,11 @@ __all__ = ["F0_eq27", "F0_eq32", "R_wkb", "integral_exp_theta", "ln_tau_phi"]
 
 #: ϑ level at which integrands are truncated (e^{-50} ≈ 2e-22).
 _THETA_CUT = 50.0
-#: Largest number of periods of cos(εu) integrated directly.
-_MAX_DIRECT_PERIODS = 200
+#: Fourier strategy if a = r₁/ε ≤ _MAX_FOURIER_A and there are more than
+#: _MAX_DIRECT_PERIODS periods of cos(εu) before the cut; direct otherwise.
+#: (a > 0.5 implies ≤ (50 + a)/(2πa) < 17 periods, so "direct" stays cheap.)
+_MAX_FOURIER_A = 0.5
+_MAX_DIRECT_PERIODS = 8
 #: Relative accuracy requested from QUADPACK and the budget that is checked.
 _EPSREL = 2e-14
 _ABS_FRACTION = 1e-15
@@ -220,7 +223,8 @@ def _integrate(
     first = ch.first_scale()
     periods = ch.eps * (hi - lo) / (2.0 * math.pi) if ch.oscillating else 0.0
     if strategy == "auto":
-        strategy = "fourier" if periods > _MAX_DIRECT_PERIODS else "direct"
+        use_fourier = ch.a <= _MAX_FOURIER_A and periods > _MAX_DIRECT_PERIODS
+        strategy = "fourier" if use_fourier else "direct"
     if strategy not in ("direct", "fourier"):
         raise ValueError(f"unknown strategy {strategy!r}")
     if strategy == "fourier" and not ch.oscillating:
