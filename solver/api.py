@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from . import _general
+from . import _convolution, _expsum, _general
 from .history import History, HistoryError
 from .kernels import Convolution, ExpSum, Kernel, Piecewise, as_kernel
 from .result import VolterraResult
@@ -116,9 +116,9 @@ def solve_volterra(
 
     def run(tt, rr):
         if fast == "expsum":
-            from . import _expsum
-
             return _expsum.solve(kernel, tt, rr, order, dtype)
+        if fast == "convolution":
+            return _convolution.solve(kernel, tt, rr, order, dtype)
         disc = _general.make_discretisation(kernel, tt, order, vshape, dtype)
         if nonlinearity is None:
             return _general.solve_linear(disc, rr)
@@ -279,12 +279,15 @@ def _fast_path(kernel: Kernel, t, nonlinearity, vshape, path: str) -> str | None
     if ok and isinstance(kernel, Piecewise):
         beta = kernel.breakpoint_values(t)
         ok = bool(np.all(np.diff(beta, axis=1) >= -1e-12 * (1 + np.abs(beta[:, 1:]))))
+        ok = ok and _expsum.breakpoints_on_grid(kernel, t) is not None
+        ok = ok and _expsum.breakpoints_on_grid(kernel, t[::2]) is not None
     name = "expsum" if ok else None
-    if name is None and isinstance(kernel, Convolution):
-        name = None
+    if isinstance(kernel, Convolution) and nonlinearity is None and not vshape:
+        name = "convolution"
     if path == "fast" and name is None:
         raise ValueError(
             "path='fast': no fast path for this problem (needs a scalar linear equation with an "
-            "ExpSum kernel or a Piecewise of ExpSum pieces with non-decreasing breakpoints)"
+            "ExpSum kernel, a Piecewise of ExpSum pieces with non-decreasing breakpoints on grid "
+            "points, or a Convolution kernel)"
         )
     return name
