@@ -174,7 +174,7 @@ class _Quad:
     ) -> float:
         """Add ``coef * ∫_a^b f`` (QAGS, or QAWO if ``weight`` is given); return ∫ f."""
         res = integrate.quad(f, a, b, epsabs=epsabs, epsrel=_EPSREL, full_output=1, **kw)
-        y, err = res[0], res[1]
+        y, err = res[0], abs(res[1])
         if len(res) > 3:
             self.messages.append(str(res[3]).splitlines()[0])
         self.parts.append(coef * y)
@@ -345,15 +345,19 @@ def _run_fourier(
         if l1 == 0.0:
             continue
         epsabs = _ABS_FRACTION * l1
+        epsabs /= len(pts) - 1
         if scale is not None:
-            epsabs = min(epsabs, 0.1 * _BUDGET * scale / (4 * len(c)))
+            epsabs = min(epsabs, 0.1 * _BUDGET * scale / (4 * len(c) * (len(pts) - 1)))
         for n in range(1, len(c)):
             # Σ_{±n} cₙ ∫ w e^{inεu} = 2 Re cₙ ∫ w cos(nεu) − 2 Im cₙ ∫ w sin(nεu)
-            kw = {"wvar": n * ch.eps, "limit": 1000}
-            if c[n].real != 0.0:
-                q.add(w, lo, hi, epsabs, coef=2.0 * c[n].real, weight="cos", **kw)
-            if c[n].imag != 0.0:
-                q.add(w, lo, hi, epsabs, coef=-2.0 * c[n].imag, weight="sin", **kw)
+            # QAWO on each sub-interval: one call over [lo, hi] can miss the
+            # structure of w near lo (its error estimate is then unreliable).
+            kw = {"wvar": n * ch.eps, "limit": 200}
+            for a, b in zip(pts[:-1], pts[1:], strict=True):
+                if c[n].real != 0.0:
+                    q.add(w, a, b, epsabs, coef=2.0 * c[n].real, weight="cos", **kw)
+                if c[n].imag != 0.0:
+                    q.add(w, a, b, epsabs, coef=-2.0 * c[n].imag, weight="sin", **kw)
     return q
 
 

@@ -8,10 +8,13 @@ resolvent kernel on a grid.
 from . import kernels, weights
 from .api import METHODS, solve_volterra
 from .history import History, HistoryError
+from .resolvent import Resolvent, resolvent
 from .result import SolverError, VolterraResult
 
 __all__ = [
     "solve_volterra",
+    "resolvent",
+    "Resolvent",
     "METHODS",
     "History",
     "HistoryError",
