@@ -106,7 +106,8 @@ def _positive(name: str, value: Any) -> float:
 def fermi_log(x: float, T: float) -> float:
     """Logarithm of the Fermi function, ln n(x) with n(x) = 1/(e^{x/T} + 1).
 
-    Computed as −log(1 + e^{x/T}) with :func:`numpy.logaddexp`, so it is finite
+    Computed as −log(1 + e^{y}), y = x/T, in the form
+    −(y + log1p(e^{−y})) for y > 0 and −log1p(e^{y}) otherwise, so it is finite
     and accurate for any finite x/T (no overflow for x/T = ±10⁴).
 
     Parameters
@@ -121,7 +122,10 @@ def fermi_log(x: float, T: float) -> float:
     float
         ln n(x) ≤ 0.
     """
-    return -float(np.logaddexp(0.0, x / T))
+    y = x / T
+    if y > 0.0:
+        return -(y + math.log1p(math.exp(-y)))
+    return -math.log1p(math.exp(y))
 
 
 def g3_factor(E: float, T: float) -> float:

@@ -1,0 +1,119 @@
+"""Command-line program ``cooperon`` (also ``python -m cooperon``).
+
+Subcommands
+-----------
+``compare``
+    Direct solution of Eq. (24) against the closed forms at one parameter
+    point: a table, and the dataset with ``--output FILE.nc``.
+``map``
+    The breakdown maps: where the closed form stops being trustworthy
+    (parameter sweeps, datasets and figures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from . import __version__
+from .parameters import NoCutoffError, Parameters
+
+#: (flag, field, default, help)
+PARAMETER_FLAGS = (
+    ("--tau-over-tau1", "tau_over_tau1", 0.0, "r1 = tau/tau_1, resonant channel weight"),
+    ("--tau-over-tau3", "tau_over_tau3", 0.1, "r3 = tau/tau_3, relaxation channel weight"),
+    ("--E-tau", "E_tau", 0.0, "epsilon = E tau/hbar, TLS level splitting"),
+    ("--gamma-tau", "gamma_tau", 0.1, "g = gamma tau/hbar, TLS switching rate"),
+    ("--Dq2-tau", "Dq2_tau", 0.02, "Q = D q^2 tau, Cooperon momentum"),
+)
+
+
+def _add_parameter_flags(p: argparse.ArgumentParser) -> None:
+    for flag, dest, default, help_ in PARAMETER_FLAGS:
+        p.add_argument(
+            flag, dest=dest, type=float, default=default, help=f"{help_} (default {default})"
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cooperon",
+        description=(
+            "Time-domain Cooperon equation (24) with dephasing by dynamic defects: direct "
+            "solution, closed forms (27), (32), and maps of where the closed form fails."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"cooperon {__version__}")
+    sub = parser.add_subparsers(dest="command")
+
+    pc = sub.add_parser("compare", help="compare the direct solution with the closed forms")
+    _add_parameter_flags(pc)
+    pc.add_argument("--rtol", type=float, default=1e-8, help="relative accuracy of F(0) (1e-8)")
+    pc.add_argument("--output", "-o", metavar="FILE.nc", help="write the dataset (NetCDF)")
+
+    pm = sub.add_parser("map", help="breakdown maps of the closed form (the main job)")
+    from . import maps
+
+    maps.add_arguments(pm)
+    return parser
+
+
+def _table(ds) -> str:
+    rows = [
+        ("F(0), Eq. (24) direct", f"{float(ds.F0_direct):.12g}"),
+        ("  estimated error", f"{float(ds.F0_direct_error):.2e}"),
+        ("F(0), Eq. (32) as printed", f"{float(ds.F0_wkb_eq32):.12g}"),
+        ("F(0), Eq. (27) + WKB (31)", f"{float(ds.F0_wkb_eq27):.12g}"),
+        ("deviation of (32)", f"{100 * float(ds.dev_eq32):+.4f} %"),
+        ("deviation of (27)", f"{100 * float(ds.dev_eq27):+.4f} %"),
+        ("lambda_max", f"{float(ds.lambda_max):.6g}"),
+        ("converged", "yes" if bool(ds.converged) else "NO"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    return "\n".join(f"{a.ljust(width)}  {b}" for a, b in rows)
+
+
+def _run_compare(args) -> int:
+    from . import compare
+    from .io import write_netcdf
+
+    try:
+        params = Parameters(**{d: getattr(args, d) for _, d, _, _ in PARAMETER_FLAGS})
+    except ValueError as exc:
+        print(f"cooperon compare: {exc}", file=sys.stderr)
+        return 2
+    start = time.perf_counter()
+    try:
+        ds = compare(params, rtol=args.rtol)
+    except NoCutoffError as exc:
+        print(f"cooperon compare: F(0) = infinity: {exc}", file=sys.stderr)
+        return 3
+    except ValueError as exc:
+        print(f"cooperon compare: {exc}", file=sys.stderr)
+        return 2
+    elapsed = time.perf_counter() - start
+    print(" ".join(f"{k}={v:g}" for k, v in params.as_dict().items()))
+    print(_table(ds))
+    print(f"({elapsed:.2f} s)")
+    if args.output:
+        write_netcdf(ds, args.output)
+        print(f"wrote {args.output}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "compare":
+        return _run_compare(args)
+    if args.command == "map":
+        from . import maps
+
+        return maps.run(args)
+    parser.print_help()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
