@@ -25,8 +25,9 @@ Row ``n`` is split into
 * the right-end corrections ``sum_{d=1}^{m-1} (e_d - 1) k_d y_{n-d}`` and the
   implicit diagonal term ``e_0 k_0 y_n`` (O(m) per row, when ``y_n`` is solved).
 
-The first ``n_direct`` rows (where the two end corrections may overlap) are
-stepped directly by :func:`solver._core.toeplitz_rows`. ``S_n`` is an
+The first ``n_direct`` rows (by default more than the rows where the two end
+corrections overlap; there they simply add) are stepped directly by
+:func:`solver._core.toeplitz_rows`. ``S_n`` is an
 "online" convolution: ``y_j`` becomes known only after row ``j`` is solved.
 It is computed with the divide-and-conquer scheme of Hairer, Lubich and
 Schlichte: a block of rows ``[a, b)`` is halved at ``c``; the left half is
@@ -149,7 +150,11 @@ def solve(
     # starting block, exactly as in _general.solve_linear
     ns = disc.nstart
     rows = np.arange(1, ns + 1)
-    A, ne = _general.assemble(disc, rows, ns + 1)
+    block = _general.assemble(disc, rows, ns + 1)
+    # (A, nevals) or (A, c0, nevals); c0 = 0 on a uniform grid without cells
+    A, ne = block[0], block[-1]
+    if len(block) == 3 and block[1] != 0:
+        raise RuntimeError("starting block: unexpected column offset from _general.assemble")
     stats["kernel_evaluations"] += ne
     if not np.all(np.isfinite(A)):
         raise ValueError("kernel returned NaN or inf in the starting block")
@@ -157,7 +162,7 @@ def solve(
 
     w_end = np.asarray(gregory_end_weights(order), dtype=float)
     m = w_end.size
-    n_dir = N if N <= direct_max else min(N, max(n_direct, 2 * m, ns + 1))
+    n_dir = N if N <= direct_max else min(N, max(n_direct, ns + 1))
     if n_dir > ns + 1:
         bad = _core.toeplitz_rows(kv, w_end, r[ns + 1 : n_dir].copy(), y, ns + 1, n_dir, h)
         _general._raise_singular(bad, disc)
@@ -217,8 +222,16 @@ class _Recursion:
             return
         if b - a <= self.base:
             _base_block(
-                self.kv, self.c_right, self.rhs, self.S, self.y,
-                max(a, self.n_solve), min(b, N), a, self.h, self.den,
+                self.kv,
+                self.c_right,
+                self.rhs,
+                self.S,
+                self.y,
+                max(a, self.n_solve),
+                min(b, N),
+                a,
+                self.h,
+                self.den,
             )
             self.stats["base_blocks"] += 1
             return

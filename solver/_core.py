@@ -14,14 +14,14 @@ import numpy as np
 
 
 @numba.njit(cache=True, nogil=True)
-def forward_scalar(A, rhs, y, n0):
-    """Scalar rows ``n0 .. n0 + len(rhs) - 1`` (real or complex)."""
+def forward_scalar(A, rhs, y, n0, c0):
+    """Scalar rows ``n0 .. n0 + len(rhs) - 1`` (real or complex); ``A[i, j - c0]``."""
     for i in range(rhs.shape[0]):
         n = n0 + i
         acc = rhs[i]
-        for j in range(n):
-            acc += A[i, j] * y[j]
-        den = 1.0 - A[i, n]
+        for j in range(c0, n):
+            acc += A[i, j - c0] * y[j]
+        den = 1.0 - A[i, n - c0]
         if den == 0.0:
             return n
         y[n] = acc / den
@@ -29,16 +29,16 @@ def forward_scalar(A, rhs, y, n0):
 
 
 @numba.njit(cache=True, nogil=True)
-def forward_system(A, rhs, y, n0):
+def forward_system(A, rhs, y, n0, c0):
     """Rows of a system: ``A`` has shape (B, ncols, d, d), ``y`` (N, d)."""
     d = y.shape[1]
     eye = np.eye(d).astype(A.dtype)
     for i in range(rhs.shape[0]):
         n = n0 + i
         acc = rhs[i].copy()
-        for j in range(n):
-            acc += A[i, j] @ y[j]
-        M = eye - A[i, n]
+        for j in range(c0, n):
+            acc += A[i, j - c0] @ y[j]
+        M = eye - A[i, n - c0]
         if np.abs(np.linalg.det(M)) == 0.0:
             return n
         y[n] = np.linalg.solve(M, acc)

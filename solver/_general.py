@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _core
-from .kernels import Convolution, Kernel
+from . import _cells, _core
+from .kernels import Convolution, Damped, Kernel
 from .weights import gregory_end_weights, gregory_weights, interval_weights
 
 # rows per assembled block are chosen so that a block holds about this many entries
@@ -38,6 +38,8 @@ class Discretisation:
     bp: np.ndarray | None  # breakpoints in index units, shape (nb, N), or None
     vshape: tuple[int, ...]  # () for scalar problems, (d,) for systems
     dtype: type
+    cells: _cells.CellRule | None = None  # product integration on a general mesh
+    smooth: Kernel | None = None  # the kernel evaluated at the nodes in cell mode
 
     @property
     def n(self) -> int:
@@ -49,8 +51,20 @@ class Discretisation:
         return min(self.order - 1, self.n - 1)
 
 
-def make_discretisation(kernel: Kernel, t: np.ndarray, order: int, vshape, dtype) -> Discretisation:
+def make_discretisation(
+    kernel: Kernel, t: np.ndarray, order: int, vshape, dtype, *, uniform: bool = True
+) -> Discretisation:
     h = float(t[1] - t[0])
+    if isinstance(kernel, Damped) or not uniform:
+        if kernel.breakpoints:
+            raise ValueError(
+                "kernel: Piecewise kernels need a uniform grid (breakpoints are not supported "
+                "on non-uniform grids)"
+            )
+        mu = kernel.mu if isinstance(kernel, Damped) else 0.0
+        smooth = kernel.smooth if isinstance(kernel, Damped) else kernel
+        rule = _cells.make_rule(t, order, mu)
+        return Discretisation(t, h, order, kernel, None, vshape, dtype, rule, smooth)
     bp = None
     if kernel.breakpoints:
         beta = kernel.breakpoint_values(t)
@@ -78,11 +92,14 @@ def row_weights(disc: Discretisation, n: int) -> list[tuple[int, int, np.ndarray
     return out
 
 
-def assemble(disc: Discretisation, rows: np.ndarray, ncols: int) -> tuple[np.ndarray, int]:
-    """Dense weighted kernel rows ``A[i, j]`` for the given rows, ``j < ncols``.
+def assemble(disc: Discretisation, rows: np.ndarray, ncols: int) -> tuple[np.ndarray, int, int]:
+    """Dense weighted kernel rows ``A[i, j - c0]`` for the given rows, ``c0 <= j < ncols``.
 
-    Returns the block and the number of kernel evaluations made.
+    Returns the block, its first column ``c0`` and the number of kernel
+    evaluations made.
     """
+    if disc.cells is not None:
+        return _assemble_cells(disc, rows, ncols)
     B = rows.size
     pieces = disc.kernel.pieces
     A = np.zeros((B, ncols) + disc.vshape * 2, dtype=disc.dtype)
@@ -105,7 +122,25 @@ def assemble(disc: Discretisation, rows: np.ndarray, ncols: int) -> tuple[np.nda
         if disc.vshape:
             Wc = Wc[:, :, None, None]
         A[:, c0:c1] += disc.h * Wc * K
-    return A, nevals
+    return A, 0, nevals
+
+
+def _assemble_cells(disc: Discretisation, rows: np.ndarray, ncols: int):
+    rule = disc.cells
+    n0, n1 = int(rows[0]), int(rows[-1]) + 1
+    clo = np.array([_cells.window_start(rule, int(n)) for n in rows], dtype=np.int64)
+    c0 = int(rule.sf[clo[0]]) if clo[0] < rule.sf.size else 0
+    c0 = min(c0, n0)
+    width = ncols - c0
+    W = _cells.assemble_rows(
+        n0, n1, c0, width, rule.t, rule.mu, rule.p, rule.sf, rule.wfinal, rule.wrow, clo
+    )
+    if np.dtype(disc.dtype).kind != "c":
+        W = W.real
+    K = _kernel_rect(disc.smooth, disc.t[rows], disc.t[c0:ncols])
+    if disc.vshape:
+        W = W[:, :, None, None]
+    return (W * K).astype(disc.dtype, copy=False), c0, K.shape[0] * K.shape[1]
 
 
 def _kernel_rect(piece: Kernel, tr: np.ndarray, sc: np.ndarray) -> np.ndarray:
@@ -144,11 +179,16 @@ def solve_linear(disc: Discretisation, r: np.ndarray) -> tuple[np.ndarray, dict]
         return y, stats
     ns = disc.nstart
     rows = np.arange(1, ns + 1)
-    A, ne = assemble(disc, rows, ns + 1)
+    A, _, ne = assemble(disc, rows, ns + 1)
     stats["kernel_evaluations"] += ne
     check_finite_block(A, rows, disc)
     _solve_start_linear(A, r, y, ns, disc.vshape)
-    if isinstance(disc.kernel, Convolution) and not disc.vshape and disc.bp is None:
+    if (
+        isinstance(disc.kernel, Convolution)
+        and not disc.vshape
+        and disc.bp is None
+        and disc.cells is None
+    ):
         kv = disc.kernel.evaluate_lag(disc.t - disc.t[0]).astype(disc.dtype)
         stats["kernel_evaluations"] += N
         if not np.all(np.isfinite(kv)):
@@ -161,14 +201,14 @@ def solve_linear(disc: Discretisation, r: np.ndarray) -> tuple[np.ndarray, dict]
     for n0 in range(ns + 1, N, B):
         n1 = min(n0 + B, N)
         rows = np.arange(n0, n1)
-        A, ne = assemble(disc, rows, n1)
+        A, c0, ne = assemble(disc, rows, n1)
         stats["kernel_evaluations"] += ne
         check_finite_block(A, rows, disc)
         rhs = r[n0:n1].copy()
         if disc.vshape:
-            bad = _core.forward_system(A, rhs, y, n0)
+            bad = _core.forward_system(A, rhs, y, n0, c0)
         else:
-            bad = _core.forward_scalar(A, rhs, y, n0)
+            bad = _core.forward_scalar(A, rhs, y, n0, c0)
         _raise_singular(bad, disc)
     return y, stats
 
@@ -223,7 +263,7 @@ def solve_nonlinear(
         return y, stats
     ns = disc.nstart
     rows = np.arange(1, ns + 1)
-    A, ne = assemble(disc, rows, ns + 1)
+    A, _, ne = assemble(disc, rows, ns + 1)
     stats["kernel_evaluations"] += ne
     check_finite_block(A, rows, disc)
     # starting block: Newton on the coupled unknowns y_1..y_ns
@@ -243,12 +283,12 @@ def solve_nonlinear(
     for n0 in range(ns + 1, N, B):
         n1 = min(n0 + B, N)
         rows = np.arange(n0, n1)
-        A, ne = assemble(disc, rows, n1)
+        A, c0, ne = assemble(disc, rows, n1)
         stats["kernel_evaluations"] += ne
         check_finite_block(A, rows, disc)
         for i, n in enumerate(rows):
-            known = r[n] + _apply(A[i : i + 1, :n], g[:n], disc.vshape)[0]
-            diag = A[i, n]
+            known = r[n] + _apply(A[i : i + 1, : n - c0], g[c0:n], disc.vshape)[0]
+            diag = A[i, n - c0]
 
             def residual(yv, known=known, diag=diag, n=n):
                 gv = _g(G, t[n], yv.reshape(disc.vshape), disc)

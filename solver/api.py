@@ -9,7 +9,7 @@ import numpy as np
 
 from . import _convolution, _expsum, _general
 from .history import History, HistoryError
-from .kernels import Convolution, ExpSum, Kernel, Piecewise, as_kernel
+from .kernels import Convolution, Damped, ExpSum, Kernel, Piecewise, as_kernel
 from .result import VolterraResult
 from .weights import ORDERS
 
@@ -50,7 +50,11 @@ def solve_volterra(
         A function ``f(t)`` (vectorised or not) or the values on the grid,
         shape ``(N,)`` or ``(N, d)``.
     t
-        Uniformly spaced, increasing grid; ``t[0]`` is the lower limit ``t0``.
+        Increasing grid; ``t[0]`` is the lower limit ``t0``. Uniform grids use
+        Gregory rules (and the fast paths); a non-uniform (e.g. graded) grid
+        uses cell-by-cell interpolatory product integration of the same
+        order (O(N^2), or O(N x window) for :class:`~solver.kernels.Damped`
+        kernels). Breakpoints need a uniform grid.
     method
         ``"trapezoidal"`` (order 2), ``"gregory4"``, ``"gregory6"`` or
         ``"gregory8"`` (Gregory rules with Lagrange starting blocks, orders
@@ -81,7 +85,7 @@ def solve_volterra(
         For invalid arguments; the message names the argument.
     """
     start = time.perf_counter()
-    t = _check_grid(t)
+    t, uniform = _check_grid(t, allow_nonuniform=True)
     method, order = _check_method(method)
     if path not in _PATHS:
         raise ValueError(f"path must be one of {_PATHS}, got {path!r}")
@@ -111,15 +115,17 @@ def solve_volterra(
         H = H.astype(np.result_type(H, dtype), copy=False)
     r = fvals + H
 
-    fast = _fast_path(kernel, t, nonlinearity, vshape, path)
-    stats["path"] = fast or "direct"
+    fast = _fast_path(kernel, t, nonlinearity, vshape, path) if uniform else None
+    if not uniform and path == "fast":
+        raise ValueError("path='fast' needs a uniform grid t")
+    stats["path"] = fast or ("direct" if uniform and not isinstance(kernel, Damped) else "cells")
 
     def run(tt, rr):
         if fast == "expsum":
             return _expsum.solve(kernel, tt, rr, order, dtype)
         if fast == "convolution":
             return _convolution.solve(kernel, tt, rr, order, dtype)
-        disc = _general.make_discretisation(kernel, tt, order, vshape, dtype)
+        disc = _general.make_discretisation(kernel, tt, order, vshape, dtype, uniform=uniform)
         if nonlinearity is None:
             return _general.solve_linear(disc, rr)
         return _general.solve_nonlinear(disc, rr, nonlinearity)
@@ -192,7 +198,7 @@ def _check_method(method: str) -> tuple[str, int]:
     return method, order
 
 
-def _check_grid(t) -> np.ndarray:
+def _check_grid(t, allow_nonuniform: bool = False):
     try:
         t = np.asarray(t, dtype=float)
     except (TypeError, ValueError):
@@ -207,7 +213,10 @@ def _check_grid(t) -> np.ndarray:
     if np.any(d <= 0):
         raise ValueError("t must be strictly increasing")
     h = (t[-1] - t[0]) / (t.size - 1)
-    if np.max(np.abs(d - h)) > 1e-8 * h + 4 * np.finfo(float).eps * np.max(np.abs(t)):
+    uniform = bool(np.max(np.abs(d - h)) <= 1e-8 * h + 4 * np.finfo(float).eps * np.max(np.abs(t)))
+    if allow_nonuniform:
+        return t, uniform
+    if not uniform:
         raise ValueError(
             "t must be uniformly spaced (largest deviation of a step from the mean step: "
             f"{np.max(np.abs(d - h)):.3g}); use np.linspace"

@@ -85,3 +85,73 @@ def cell_weights(z: complex, p: int, right_anchor: bool) -> np.ndarray:
             sign = (-1.0) ** np.arange(p) if right_anchor else np.ones(p)
             W[oi, i] = np.sum(coef * sign * Nk)
     return W
+
+
+def cell_weights_mesh(z: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+    """Right-anchored product weights for many cells of a general mesh.
+
+    Parameters
+    ----------
+    z : ndarray, shape (C,)
+        ``mu h_c`` for each cell (``Re z >= 0``).
+    nodes : ndarray, shape (C, p)
+        Interpolation nodes of each cell in cell-local coordinates (the cell
+        is ``[0, 1]``).
+
+    Returns
+    -------
+    ndarray, shape (C, p), complex
+        ``∫_0^1 e^{z (x - 1)} L_i(x) dx`` (multiply by ``h_c``).
+    """
+    z = np.asarray(z, dtype=complex)
+    nodes = np.asarray(nodes, dtype=float)
+    C, p = nodes.shape
+    out = np.empty((C, p), dtype=complex)
+    xg, wg = _GL32
+    xq = 0.5 * (xg + 1.0)
+    wq = 0.5 * wg
+    small = np.abs(z) <= 25.0
+    if np.any(small):
+        zs = z[small]
+        nd = nodes[small]
+        e = np.exp(zs[:, None] * (xq[None, :] - 1.0)) * wq[None, :]  # (Cs, q)
+        L = np.ones((nd.shape[0], xq.size, p))
+        for i in range(p):
+            for m in range(p):
+                if m != i:
+                    L[:, :, i] *= (xq[None, :] - nd[:, m : m + 1]) / (
+                        nd[:, i : i + 1] - nd[:, m : m + 1]
+                    )
+        out[small] = np.einsum("cq,cqi->ci", e, L)
+    big = np.flatnonzero(~small)
+    if big.size:
+        # expand L_i in u = x - 1 and integrate e^{z u} u^k over [-1, 0] exactly:
+        # (-1)^k N_k(z), N_k(z) = ∫_0^1 e^{-z v} v^k dv by forward recurrence (|z| > p)
+        zb = z[big]
+        nd = nodes[big] - 1.0
+        Nk = np.empty((big.size, p), dtype=complex)
+        ez = np.exp(-zb)
+        Nk[:, 0] = -np.expm1(-zb) / zb
+        for k in range(1, p):
+            Nk[:, k] = (k * Nk[:, k - 1] - ez) / zb
+        Nk *= (-1.0) ** np.arange(p)[None, :]
+        for i in range(p):
+            coef = np.zeros((big.size, p))
+            coef[:, 0] = 1.0
+            den = np.ones(big.size)
+            for m in range(p):
+                if m == i:
+                    continue
+                # multiply by (u - nd_m)
+                coef = _times_linear(coef, nd[:, m])
+                den *= nd[:, i] - nd[:, m]
+            out[big, i] = np.sum(coef * Nk, axis=1) / den
+    return out
+
+
+def _times_linear(coef: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Coefficients (ascending) of ``poly(u) * (u - r)``, row-wise."""
+    out = np.zeros_like(coef)
+    out[:, 1:] = coef[:, :-1]
+    out -= r[:, None] * coef
+    return out
