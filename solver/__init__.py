@@ -7,12 +7,14 @@ resolvent kernel on a grid.
 
 from . import kernels, weights
 from .api import METHODS, solve_volterra
+from .batch import solve_many
 from .history import History, HistoryError
 from .resolvent import Resolvent, resolvent
 from .result import SolverError, VolterraResult
 
 __all__ = [
     "solve_volterra",
+    "solve_many",
     "resolvent",
     "Resolvent",
     "METHODS",
