@@ -115,7 +115,7 @@ def solve_volterra(
         H = H.astype(np.result_type(H, dtype), copy=False)
     r = fvals + H
 
-    fast = _fast_path(kernel, t, nonlinearity, vshape, path) if uniform else None
+    fast = _fast_path(kernel, t, nonlinearity, vshape, path, error_estimate) if uniform else None
     if not uniform and path == "fast":
         raise ValueError("path='fast' needs a uniform grid t")
     stats["path"] = fast or ("direct" if uniform and not isinstance(kernel, Damped) else "cells")
@@ -167,12 +167,13 @@ def solve_volterra(
 
 
 def _richardson(y, yc, order):
+    """|y_h − y_2h|/(2^p − 1) at the even points; each odd point gets the larger neighbour."""
     diff = np.abs(y[::2] - yc) / (2.0**order - 1.0)
     est = np.empty(y.shape)
     est[::2] = diff
-    # odd points: the larger of the two neighbouring estimates
-    right = diff[1:] if diff.shape[0] > 1 else diff
-    est[1::2] = np.maximum(diff[: est[1::2].shape[0]], right[: est[1::2].shape[0]])
+    n_odd = est[1::2].shape[0]
+    right = np.concatenate([diff[1:], diff[-1:]])[:n_odd]
+    est[1::2] = np.maximum(diff[:n_odd], right)
     return est
 
 
@@ -279,7 +280,9 @@ def _shape_and_dtype(kernel: Kernel, t, fvals):
     return vshape, (np.complex128 if complex_ else np.float64)
 
 
-def _fast_path(kernel: Kernel, t, nonlinearity, vshape, path: str) -> str | None:
+def _fast_path(
+    kernel: Kernel, t, nonlinearity, vshape, path: str, coarse: bool = True
+) -> str | None:
     """Name of the fast path to use, or None for the direct path."""
     if path == "direct":
         return None
@@ -289,7 +292,8 @@ def _fast_path(kernel: Kernel, t, nonlinearity, vshape, path: str) -> str | None
         beta = kernel.breakpoint_values(t)
         ok = bool(np.all(np.diff(beta, axis=1) >= -1e-12 * (1 + np.abs(beta[:, 1:]))))
         ok = ok and _expsum.breakpoints_on_grid(kernel, t) is not None
-        ok = ok and _expsum.breakpoints_on_grid(kernel, t[::2]) is not None
+        if coarse:  # the Richardson solve on t[::2] needs them on its grid too
+            ok = ok and _expsum.breakpoints_on_grid(kernel, t[::2]) is not None
     name = "expsum" if ok else None
     if isinstance(kernel, Convolution) and nonlinearity is None and not vshape:
         name = "convolution"
