@@ -39,8 +39,8 @@ def derivations() -> dict[str, dict[str, sp.Expr]]:
     y = sp.cos(t)
     out["nonconv_s_exp"] = {"y": y, "f": _linear_f(y, s * sp.exp(t - s))}
 
-    # -- non-convolution kernel K(t, s) = cos(t - s) exp(-t), y = 1 + sin t -----
-    y = 1 + sp.sin(t)
+    # -- non-convolution kernel K(t, s) = cos(t - s) exp(-t), y = t + cos 2t -----
+    y = t + sp.cos(2 * t)
     out["nonconv_cos_exp"] = {"y": y, "f": _linear_f(y, sp.cos(t - s) * sp.exp(-t))}
 
     # -- 2x2 system, K(t, s) = [[exp(-(t-s)), -t s/2], [1, cos(t-s)]],
@@ -87,11 +87,11 @@ def derivations() -> dict[str, dict[str, sp.Expr]]:
     inner = sp.integrate(sp.expand(K * y.subs(t, s)), (s, 0, t))
     out["history_texp_decay"] = {"y": y, "f": sp.simplify(y - H - inner), "H": sp.simplify(H)}
 
-    # -- kernel with a kink at s = 2t on t in [-2, 0]: K = (2t - s)/2 for s < 2t,
-    #    (s - 2t)/2 for s > 2t (i.e. |2t - s|/2), y = exp(t/2) ---------------------
-    y = sp.exp(t / 2)
-    kl = (2 * t - s) / 2
-    kr = (s - 2 * t) / 2
+    # -- kernel with a kink at s = 2t on t in [-2, 0]: K = 2(2t - s) for s < 2t,
+    #    2(s - 2t) for s > 2t (i.e. 2|2t - s|), y = cos 2t -------------------------
+    y = sp.cos(2 * t)
+    kl = 2 * (2 * t - s)
+    kr = 2 * (s - 2 * t)
     ys = y.subs(t, s)
     f_early = y - sp.integrate(sp.expand(kr * ys), (s, -2, t))  # t <= -1: 2t <= t0
     f_late = y - (

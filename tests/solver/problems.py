@@ -261,13 +261,13 @@ def k_hist_texp(u):
 
 
 def k_kink_left(t, s):
-    """(2t - s)/2: the kernel |2t - s|/2 for s < 2t."""
-    return 0.5 * (2.0 * t - s)
+    """2(2t - s): the kernel 2|2t - s| for s < 2t."""
+    return 2.0 * (2.0 * t - s)
 
 
 def k_kink_right(t, s):
-    """(s - 2t)/2: the kernel |2t - s|/2 for s > 2t."""
-    return 0.5 * (s - 2.0 * t)
+    """2(s - 2t): the kernel 2|2t - s| for s > 2t."""
+    return 2.0 * (s - 2.0 * t)
 
 
 def beta_2t(t):
@@ -454,18 +454,22 @@ _add(
     )
 )
 
-# --- 7. K = cos(t - s) exp(-t), y = 1 + sin t (constructed) -------------------
+# --- 7. K = cos(t - s) exp(-t), y = t + cos 2t (constructed) -----------------
 _add(
     Problem(
         name="nonconv_cos_exp",
-        citation="Constructed (make_problems.py): exact y = 1 + sin t chosen, f derived with SymPy",
-        description="y = f + ∫_0^t cos(t-s) e^{-t} y(s) ds on [0, 6]; y = 1 + sin t",
+        citation=(
+            "Constructed (make_problems.py): exact y = t + cos 2t chosen, f derived with SymPy"
+        ),
+        description="y = f + ∫_0^t cos(t-s) e^{-t} y(s) ds on [0, 6]; y = t + cos 2t",
         kernel_kind="function",
         kernel_data=(k_cos_exp,),
         f=lambda t: (
-            -0.5 * t * np.exp(-t) * np.sin(t) + np.sin(t) + 1.0 - np.exp(-t) * np.sin(t)
+            t
+            + np.cos(2.0 * t)
+            + np.exp(-t) * (np.sin(t) - 2.0 * np.sin(2.0 * t) + 3.0 * np.cos(t) - 3.0) / 3.0
         ),
-        exact=lambda t: 1.0 + np.sin(t),
+        exact=lambda t: t + np.cos(2.0 * t),
         t0=0.0,
         t_end=6.0,
         tags=frozenset({"nonconvolution", "linear", "real", "constructed"}),
@@ -706,12 +710,16 @@ for _kind in ("y", "contribution"):
 
 
 # --- 19. kink along s = 2t on [-2, 0] ------------------------------------------
+_SIN4, _COS4 = math.sin(4.0), math.cos(4.0)
+
+
 def _f_kink_2t(t):
     t = np.asarray(t, dtype=float)
+    common = t * np.sin(2.0 * t) + 0.5 * np.cos(2.0 * t)
     # t <= -1: the breakpoint 2t lies left of t0 = -2, only the right piece is active.
-    early = (-2.0 * t + (t + 3.0) * np.exp(t / 2.0 + 1.0) - 4.0) * math.exp(-1.0)
+    early = common + 2.0 * (t + 1.0) * _SIN4 + 0.5 * _COS4
     # t >= -1: both pieces, split at s = 2t.
-    late = (2.0 * t + 4.0) * math.exp(-1.0) + (t + 3.0) * np.exp(t / 2.0) - 4.0 * np.exp(t)
+    late = common + np.cos(4.0 * t) - 2.0 * (t + 1.0) * _SIN4 - 0.5 * _COS4
     return np.where(t <= -1.0, early, late)
 
 
@@ -719,18 +727,19 @@ _add(
     Problem(
         name="kink_2t",
         citation=(
-            "Constructed (make_problems.py): kernel |2t - s|/2 on t in [-2, 0]; the "
-            "breakpoint s = 2t enters [t0, t] at t = -1; exact y = exp(t/2) chosen, "
-            "f derived with SymPy on both sides of t = -1"
+            "Constructed (make_problems.py): kernel 2|2t - s| on t in [-2, 0]; the "
+            "breakpoint s = 2t enters [t0, t] at t = -1 (before that it lies left of t0 and "
+            "must be clipped); exact y = cos 2t chosen, f derived with SymPy on both sides "
+            "of t = -1"
         ),
         description=(
-            "y = f + ∫_{-2}^t |2t - s|/2 y(s) ds on [-2, 0] as Piecewise([(2t-s)/2, (s-2t)/2], "
-            "[s = 2t]); y = exp(t/2)"
+            "y = f + ∫_{-2}^t 2|2t - s| y(s) ds on [-2, 0] as Piecewise([2(2t-s), 2(s-2t)], "
+            "[s = 2t]); y = cos 2t"
         ),
         kernel_kind="piecewise",
         kernel_data=((k_kink_left, k_kink_right), (beta_2t,)),
         f=_f_kink_2t,
-        exact=lambda t: np.exp(np.asarray(t, dtype=float) / 2.0),
+        exact=lambda t: np.cos(2.0 * np.asarray(t, dtype=float)),
         t0=-2.0,
         t_end=0.0,
         tags=frozenset({"breakpoint", "kink", "linear", "real", "constructed"}),

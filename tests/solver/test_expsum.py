@@ -92,13 +92,10 @@ def test_observed_order(order):
 
 
 def test_million_points_with_overflowing_factors():
-    # K = 0.5 e^{-(t-s)} written as exp(lam t - mu (t-s)) with lam = -mu' t... here: the term
-    # w exp(lam t - mu (t - s)) with lam = 0.8, mu = 1.8 is e^{0.8 t} e^{-1.8 (t-s)}: at t = 2000,
-    # e^{0.8 t} alone overflows (e^{1600}); the kernel itself is e^{-(t-s)} e^{0.8 s} ... bounded
-    # on t,s <= 0 only, so use t in [-2000, 0]: e^{-0.8 t} factors would overflow, the kernel
-    # 0.5 e^{0.8 t - 1.8 (t - s)} = 0.5 e^{-(t-s)} e^{0.8 s} <= 0.5 e^{-(t-s)}.
-    # Exact solution: y = 1 for f = 1 - 0.5 ∫_{-2000}^t e^{-(t-s)} e^{0.8 s} ds
-    #               = 1 - 0.5 (e^{0.8 t} - e^{-(t + 2000) - 1600}) / 1.8 (second term underflows to 0)
+    # the term 0.5 exp(0.8 t - 1.8 (t - s)) = 0.5 e^{-(t-s)} e^{0.8 s} <= 0.5 e^{-(t-s)} on
+    # t in [-2000, 0], while its factors e^{1.8 s} and e^{-1.8 t} alone would overflow (e^{3600}).
+    # Exact solution y = 1 for f = 1 - 0.5 ∫_{-2000}^t e^{-(t-s)} e^{0.8 s} ds
+    #   = 1 - 0.5 (e^{0.8 t} - e^{-(t + 2000) - 1600}) / 1.8   (the second term underflows to 0)
     N = 1_000_001
     t = np.linspace(-2000.0, 0.0, N)
     K = kernels.ExpSum([0.5], [0.8], [1.8])

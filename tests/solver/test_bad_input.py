@@ -1,0 +1,308 @@
+"""Invalid input to ``solver.solve_volterra`` must be refused loudly.
+
+Written from the solver's contract. For every kind of bad input the solver
+must either
+
+* raise ``ValueError`` or ``TypeError`` whose message names the offending
+  argument (checked with a regular expression), or
+* return a result with ``success is False``, a non-empty message that says
+  what went wrong, and a solution that is not silently finite-looking
+  (at least one NaN/inf: numbers that look like a solution must never be
+  returned for an equation that was not solved).
+
+Both outcomes are accepted by :func:`assert_refused`; what is never accepted
+is ``success=True``, an exception of another type (e.g. an ``IndexError`` or
+a ``ZeroDivisionError`` escaping from the internals), or a message that does
+not point at the culprit.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+solver = pytest.importorskip("solver")
+from solver import History, kernels, solve_volterra  # noqa: E402
+
+
+def assert_refused(call, pattern: str):
+    """Run ``call()``; it must raise ValueError/TypeError matching ``pattern`` or fail loudly."""
+    rx = re.compile(pattern, re.IGNORECASE)
+    try:
+        res = call()
+    except (ValueError, TypeError) as exc:
+        assert rx.search(str(exc)), f"message {str(exc)!r} does not match {pattern!r}"
+        return None
+    assert res.success is False, f"bad input accepted: {res!r}"
+    assert isinstance(res.message, str) and res.message.strip(), "empty failure message"
+    assert rx.search(res.message), f"message {res.message!r} does not match {pattern!r}"
+    assert not np.all(np.isfinite(res.y)), "failed solve returned finite-looking numbers"
+    return res
+
+
+def k_lag(u):
+    return -u
+
+
+def k_plain(t, s):
+    return -(t - s)
+
+
+def k_nan_far(t, s):
+    """NaN once t - s > 0.5 (finite at t = s, so a check at the first point does not see it)."""
+    return math.nan if t - s > 0.5 else 0.5
+
+
+def k_inf_far(t, s):
+    return math.inf if t - s > 0.5 else 0.5
+
+
+def k_lag_nan(u):
+    return math.nan if u > 0.25 else 1.0
+
+
+def k_system(t, s):
+    return np.array([[1.0, 0.0], [0.0, 1.0]]) * math.exp(-(t - s))
+
+
+def g_explosive(s, y):
+    return math.exp(50.0 * y)
+
+
+def k_big(t, s):
+    return 10.0 + 0.0 * (t - s)
+
+
+T = np.linspace(0.0, 1.0, 41)
+F = np.ones(T.size)
+
+
+# ---------------------------------------------------------------------------
+# the grid t
+# ---------------------------------------------------------------------------
+
+T_PATTERN = r"(^|\W)t(\W|$)|grid"
+
+
+@pytest.mark.parametrize(
+    "t",
+    [
+        pytest.param(np.array([0.0, 0.1, 0.3, 0.35, 0.5, 0.9, 1.0]), id="nonuniform"),
+        pytest.param(np.concatenate([np.linspace(0, 1, 21), [1.0 + 1e-3]]), id="last-step-off"),
+    ],
+)
+def test_nonuniform_grid(t):
+    """A grid with unequal steps is refused (the methods assume a uniform grid)."""
+    assert_refused(lambda: solve_volterra(k_plain, np.ones(t.size), t), T_PATTERN + "|uniform")
+
+
+def test_decreasing_grid():
+    t = np.linspace(1.0, 0.0, 41)
+    assert_refused(lambda: solve_volterra(k_plain, np.ones(t.size), t), T_PATTERN + "|increas")
+
+
+def test_constant_grid():
+    t = np.zeros(11)
+    assert_refused(lambda: solve_volterra(k_plain, np.ones(t.size), t), T_PATTERN)
+
+
+@pytest.mark.parametrize("t", [np.array([]), np.array([0.0])], ids=["empty", "one-point"])
+def test_grid_too_short(t):
+    assert_refused(lambda: solve_volterra(k_plain, np.ones(t.size), t), T_PATTERN)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf], ids=["nan", "inf"])
+def test_grid_not_finite(bad):
+    t = np.linspace(0.0, 1.0, 11)
+    t[5] = bad
+    assert_refused(lambda: solve_volterra(k_plain, np.ones(t.size), t), T_PATTERN)
+
+
+def test_grid_two_dimensional():
+    t = np.linspace(0.0, 1.0, 12).reshape(3, 4)
+    assert_refused(lambda: solve_volterra(k_plain, np.ones(12), t), T_PATTERN)
+
+
+# ---------------------------------------------------------------------------
+# the kernel
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kernel",
+    [
+        pytest.param(k_nan_far, id="plain-nan"),
+        pytest.param(k_inf_far, id="plain-inf"),
+        pytest.param(lambda: kernels.Convolution(k_lag_nan), id="convolution-nan"),
+    ],
+)
+@pytest.mark.parametrize("method", ["trapezoidal", "gregory6"])
+def test_kernel_not_finite(kernel, method):
+    """A kernel that returns NaN/inf somewhere inside the domain is reported, not propagated."""
+    if getattr(kernel, "__name__", "") == "<lambda>":
+        kernel = kernel()
+    assert_refused(
+        lambda: solve_volterra(kernel, F, T, method=method), r"kernel|nan|inf"
+    )
+
+
+def test_kernel_not_callable():
+    assert_refused(lambda: solve_volterra(3.0, F, T), r"kernel")
+
+
+def test_expsum_nan_weights():
+    """ExpSum with a NaN coefficient is refused at construction or at solve time."""
+
+    def call():
+        k = kernels.ExpSum(np.array([np.nan]), np.array([0.0]), np.array([1.0]))
+        return solve_volterra(k, F, T)
+
+    assert_refused(call, r"weights|kernel|ExpSum")
+
+
+def test_system_kernel_with_scalar_f():
+    """A (2, 2) kernel with a scalar right-hand side is a shape mismatch."""
+    assert_refused(lambda: solve_volterra(k_system, F, T), r"kernel|(^|\W)f(\W|$)|shape")
+
+
+def test_scalar_kernel_with_vector_f():
+    assert_refused(
+        lambda: solve_volterra(k_plain, np.ones((T.size, 2)), T), r"kernel|(^|\W)f(\W|$)|shape"
+    )
+
+
+# ---------------------------------------------------------------------------
+# f
+# ---------------------------------------------------------------------------
+
+F_PATTERN = r"(^|\W)f(\W|$)"
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        pytest.param(np.ones(T.size + 1), id="too-long"),
+        pytest.param(np.ones(T.size - 1), id="too-short"),
+        pytest.param(np.ones((T.size, 2, 2)), id="three-dim"),
+        pytest.param(np.ones((2, T.size)), id="transposed-system"),
+        pytest.param(np.float64(1.0), id="zero-dim"),
+    ],
+)
+def test_f_wrong_shape(f):
+    assert_refused(lambda: solve_volterra(k_plain, f, T), F_PATTERN)
+
+
+def test_f_system_wrong_width():
+    """f with 3 components for a 2x2 kernel."""
+    assert_refused(
+        lambda: solve_volterra(k_system, np.ones((T.size, 3)), T), F_PATTERN + "|kernel|shape"
+    )
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf], ids=["nan", "inf"])
+def test_f_not_finite(bad):
+    f = np.ones(T.size)
+    f[7] = bad
+    assert_refused(lambda: solve_volterra(k_plain, f, T), F_PATTERN)
+
+
+def test_f_function_returning_nan():
+    assert_refused(lambda: solve_volterra(k_plain, lambda t: np.sqrt(0.5 - t), T), F_PATTERN)
+
+
+def test_f_not_numbers():
+    assert_refused(lambda: solve_volterra(k_plain, np.array(["a"] * T.size), T), F_PATTERN)
+
+
+# ---------------------------------------------------------------------------
+# method
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["simpson", "Gregory6", "", "gregory5"])
+def test_unknown_method(method):
+    assert_refused(lambda: solve_volterra(k_plain, F, T, method=method), r"method")
+
+
+def test_method_not_a_string():
+    assert_refused(lambda: solve_volterra(k_plain, F, T, method=6), r"method")
+
+
+# ---------------------------------------------------------------------------
+# nonlinearity
+# ---------------------------------------------------------------------------
+
+
+def test_newton_does_not_converge():
+    """G = exp(50 y) with K = 10: the discrete equations have no solution (the exact solution
+    blows up at t ~ 1e-25), so Newton cannot converge. Must be reported, never returned as
+    a finite 'solution'."""
+    assert_refused(
+        lambda: solve_volterra(k_big, F, T, nonlinearity=g_explosive),
+        r"newton|nonlinearity|converge|overflow|nan|inf",
+    )
+
+
+def test_nonlinearity_returning_nan():
+    def g_nan(s, y):
+        return math.nan if s > 0.5 else y
+
+    assert_refused(
+        lambda: solve_volterra(k_plain, F, T, nonlinearity=g_nan), r"nonlinearity|nan"
+    )
+
+
+def test_nonlinearity_not_callable():
+    assert_refused(lambda: solve_volterra(k_plain, F, T, nonlinearity=2.0), r"nonlinearity")
+
+
+# ---------------------------------------------------------------------------
+# history
+# ---------------------------------------------------------------------------
+
+
+def test_history_wrong_type():
+    assert_refused(lambda: solve_volterra(k_plain, F, T, history=np.ones(T.size)), r"history")
+
+
+def test_history_needs_exactly_one_source():
+    with pytest.raises((ValueError, TypeError), match=r"(?i)history"):
+        History()
+    with pytest.raises((ValueError, TypeError), match=r"(?i)history"):
+        History(y=np.cos, contribution=np.ones(T.size))
+
+
+def test_history_contribution_wrong_shape():
+    assert_refused(
+        lambda: solve_volterra(
+            kernels.Convolution(k_lag), F, T, history=History(contribution=np.ones(T.size + 3))
+        ),
+        r"history|contribution",
+    )
+
+
+def test_history_contribution_not_finite():
+    h = np.zeros(T.size)
+    h[3] = np.nan
+    assert_refused(
+        lambda: solve_volterra(kernels.Convolution(k_lag), F, T, history=History(contribution=h)),
+        r"history|contribution",
+    )
+
+
+def test_history_integral_diverges():
+    """K = e^{-(t-s)}, y(s) = e^{-2s} for s < 0: K y ~ e^{-s} grows as s -> -inf, the history
+    integral diverges. Must be reported (not truncated silently to a finite number)."""
+
+    def k_decay(u):
+        return math.exp(-u)
+
+    assert_refused(
+        lambda: solve_volterra(
+            kernels.Convolution(k_decay), F, T, history=History(y=lambda s: np.exp(-2.0 * s))
+        ),
+        r"history",
+    )
