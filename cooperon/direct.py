@@ -7,16 +7,16 @@ the truncation time −T given by the frozen (periodic) far-past solution F∞.
 
 Error control (F(0) is what is controlled):
 
-* **discretisation** – the solver's Richardson estimate (order 6 by default);
-  the step ``h`` starts from the shortest time scale of the problem
+* **discretisation** – twice the solver's Richardson estimate (order 6 by
+  default); the step ``h`` starts from the shortest time scale of the problem
   (1, 1/ε if r₁ > 0, 1/(2g) if r₃ > 0) and is refined until the estimate is
-  below ``rtol |F(0)| / 2``.
+  below ``rtol |F(0)| / 2``, or until it stops falling (rounding floor).
 * **truncation** – with the frozen history, the error at −T is the deviation
   F − F∞, driven by the r₃ term of Φ, which dies out like e^{−c|t|} with
-  c = min(1, 2g); its effect on F(0) is damped by the resolvent, ≈ e^{ϑ(−T)}
-  (Eq. 33). The bound used is ``|F(0)| (r₃/c) e^{ϑ(−T) − cT}``; T is the
-  smallest time with this below ``rtol |F(0)| / 10``. When r₃ = 0 or g = 0 the
-  frozen solution is exact and there is no truncation error.
+  c = min(1, 2g); its effect on F(0) is damped by the resolvent from −T to 0
+  (Eq. 33). The bound is spelled out in :func:`_log_truncation_bound`; T is
+  the smallest time ≥ 20 with it below ``rtol |F(0)| / 10``. When r₃ = 0 or
+  g = 0 the frozen solution is exact and there is no truncation error.
 
 Conditioning: F(0) ~ 1/(Q + rate), so a relative error δ in the kernel mass
 becomes ~δ/(Q + rate) in F(0); the Richardson estimate measures F(0) itself
@@ -34,12 +34,13 @@ import numpy as np
 from solver import solve_volterra
 
 from . import equation
-from .model import theta
+from .model import lambda_max, theta
 from .parameters import Parameters
 
 __all__ = ["DirectSolution", "solve_direct", "truncation_time"]
 
 _MAX_POINTS = 20_000_001
+_SAFETY = 2.0
 
 
 @dataclass
@@ -98,22 +99,78 @@ def _scales(params: Parameters) -> float:
     return ell
 
 
-def _log_truncation_bound(params: Parameters, T: float) -> float:
-    """log of the relative truncation error bound (r₃/c) e^{ϑ(−T) − cT}."""
-    r3, g = params.tau_over_tau3, params.gamma_tau
+def _log_truncation_bound(params: Parameters, T: float, scale: float = 1.0) -> float:
+    """log of the truncation error bound of F(0), in units of ``scale`` (= max|F∞|).
+
+    With F∞ as history, the error at −T is the deviation δ = F − F∞ there. It is
+    driven by the r₃ term of Φ, through the kernel memory e^{−(t−t')}: a forcing
+    ≤ r₃ max|F∞| [min(|t|, 1/|1−2g|) + 1] e^{−c|t|}, c = min(1, 2g) (the
+    ``min(|t|, ...)`` is the resonance 2g = 1 of the two decays), which the
+    frozen resolvent (decay rate κ = (Q + r₁ + r₃)/(1+Q)) accumulates into
+    δ ≤ forcing · (1/(c + κ) + 1). Its effect on F(0) is damped by the
+    resolvent from −T to 0, bounded by exp(ϑ(−T)/(1 + Q + λ_max)) (Eq. 33; the
+    WKB rate λ₁ itself over-estimates the damping when Q or λ is not small).
+    A factor 2 of safety is included.
+    """
+    r1, r3, g, eps = params.tau_over_tau1, params.tau_over_tau3, params.gamma_tau, params.E_tau
+    Q = params.Dq2_tau
     if equation.is_periodic(params):
         return -math.inf
     c = min(1.0, 2.0 * g)
-    return math.log(r3 / c) + float(theta(-T, params)) - c * T
+    kappa = (Q + (r1 if eps > 0 else 0.0) + r3) / (1.0 + Q)
+    resonance = min(T, 1.0 / abs(1.0 - 2.0 * g)) if g != 0.5 else T
+    damping = float(theta(-T, params)) / (1.0 + Q + lambda_max(params))
+    return (
+        math.log(2.0 * r3 * scale)
+        + math.log(resonance + 1.0)
+        + math.log(1.0 / (c + kappa) + 1.0)
+        - c * T
+        + damping
+    )
 
 
-def truncation_time(params: Parameters, rtol: float, T_max: float = 1e8) -> float:
-    """Smallest T with truncation bound ≤ rtol/10 (20 when there is no truncation error)."""
+def _truncation_estimate(params, K, f, res, T, frozen, method, path, floor) -> float:
+    """Measured truncation error of F(0): the same solve from −0.75 T, extrapolated.
+
+    ``Δ = |F0(T) − F0(0.75 T)|`` is the truncation error of the shorter run;
+    the error of the longer one is ``Δ q/(1 − q)`` with ``q`` the damping over
+    the extra 0.25 T, taken from the decay rate of the bound
+    (:func:`_log_truncation_bound`), which is a lower bound on the true rate.
+    """
+    if equation.is_periodic(params):
+        return 0.0
+    t = res.t
+    k = (t.size - 1) // 4
+    t2 = t[k:]
+    T2 = -float(t2[0])
+    y2 = solve_volterra(
+        K,
+        f,
+        t2,
+        method=method,
+        history=equation.history(params, T2, frozen),
+        path=path,
+        error_estimate=False,
+    ).y[-1]
+    delta = abs(res.y[-1] - y2)
+    log_q = _log_truncation_bound(params, T) - _log_truncation_bound(params, T2)
+    q = min(math.exp(log_q), 0.99)
+    return _SAFETY * max(delta, floor) * q / (1.0 - q)
+
+
+def truncation_time(
+    params: Parameters, rtol: float, scale: float = 1.0, T_max: float = 1e8
+) -> float:
+    """Smallest T ≥ 20 with truncation bound ≤ rtol/10 (relative; ``scale`` = max|F∞|/|F(0)|)."""
     target = math.log(rtol / 10.0)
-    if _log_truncation_bound(params, 20.0) <= target:
+
+    def bound(T):
+        return _log_truncation_bound(params, T, scale)
+
+    if bound(20.0) <= target:
         return 20.0
     lo, hi = 20.0, 40.0
-    while _log_truncation_bound(params, hi) > target:
+    while bound(hi) > target:
         lo, hi = hi, 2 * hi
         if hi > T_max:
             raise ArithmeticError(
@@ -121,7 +178,7 @@ def truncation_time(params: Parameters, rtol: float, T_max: float = 1e8) -> floa
             )
     for _ in range(60):
         mid = 0.5 * (lo + hi)
-        if _log_truncation_bound(params, mid) > target:
+        if bound(mid) > target:
             lo = mid
         else:
             hi = mid
@@ -181,35 +238,71 @@ def solve_direct(
         raise ValueError(f"T must be positive and finite, got {T!r}")
 
     frozen = equation.frozen_solution(params)
+    # max|F∞| over the typical size of F(0): F∞(0) (F(0) differs from it by O(r3) terms)
+    scale = frozen.bound / max(abs(frozen.value_at_zero), 1e-300)
     if T is None:
-        T = truncation_time(params, rtol)
+        T = truncation_time(params, rtol, scale)
+        if not equation.is_periodic(params):
+            # the history term has a kink at t = -T/2 (where s = 2t crosses -T) of relative
+            # size ~ r3 max|F∞| e^{-T/2}; keep it below rtol/100 so that the interpolation
+            # across it cannot spoil the order
+            kink = 2.0 * math.log(100.0 * params.tau_over_tau3 * scale / rtol)
+            T = max(T, kink)
     K = equation.kernel(params)
     f = equation.rhs(params)
     hist = equation.history(params, T, frozen)
     order = int(method[-1]) if method.startswith("gregory") else 2
-    step = h if h is not None else _scales(params) * 0.6 * rtol ** (1.0 / order)
+    ell = _scales(params)
+    step = h if h is not None else ell * min(0.1, 2.0 * rtol ** (1.0 / order))
     stats: dict = {"refinements": []}
     res = None
+    prev_est = math.inf
+    ratio_theory = 2.0**order
     for _attempt in range(max_refinements + 1):
-        n_half = max(int(math.ceil(T / (2 * step))), order)
-        N = 2 * n_half + 1  # odd, so the coarse (Richardson) grid also ends at 0
+        n_q = max(int(math.ceil(T / (4 * step))), order)
+        N = 4 * n_q + 1  # so that t[::2] and t[::4] also end at 0 (breakpoints on their grids)
         if N > _MAX_POINTS:
             break
         t = np.linspace(-T, 0.0, N)
-        res = solve_volterra(K, f, t, method=method, history=hist, path=path)
-        est = float(res.error_estimate[-1])
-        stats["refinements"].append({"h": t[1] - t[0], "N": N, "F0": float(res.y[-1]), "est": est})
+        res = solve_volterra(K, f, t, method=method, history=hist, path=path, error_estimate=False)
         if not res.success:
             break
+        y2 = solve_volterra(
+            K, f, t[::2], method=method, history=hist, path=path, error_estimate=False
+        ).y[-1]
+        y4 = solve_volterra(
+            K, f, t[::4], method=method, history=hist, path=path, error_estimate=False
+        ).y[-1]
+        d1, d2 = abs(res.y[-1] - y2), abs(y2 - y4)
+        # Richardson: in the asymptotic range (observed ratio d2/d1 within a factor 2 of the
+        # theoretical 2^p) the error of y_h is |y_h - y_2h|/(2^p - 1); near the end of the
+        # pre-asymptotic range the next reduction can be several times smaller than the last
+        # one, so the estimate assumes only 2^(p-2). Outside that range (pre-asymptotic, or the
+        # erratic convergence of oscillatory solutions) |y_h - y_2h| itself.
+        rho = d2 / d1 if d1 > 0 else math.inf
+        floor = 10 * np.finfo(float).eps * math.sqrt(N) * float(np.max(np.abs(res.y)))
+        asymptotic = 0.5 * ratio_theory <= rho <= 2.0 * ratio_theory
+        est = d1 / (max(ratio_theory / 4.0, 2.0) - 1.0) if asymptotic else d1
+        est = max(est, floor)
+        stats["refinements"].append(
+            {"h": t[1] - t[0], "N": N, "F0": float(res.y[-1]), "est": est, "ratio": rho}
+        )
         target = 0.5 * rtol * abs(res.y[-1])
-        if est <= target or h is not None:
+        rounding = d1 <= 100 * floor
+        if h is not None or (est <= target and (asymptotic or rounding)):
             break
-        step = (t[1] - t[0]) * min(0.7, 0.9 * (target / est) ** (1.0 / order))
+        if rounding and est > 0.5 * prev_est:
+            break  # the estimate no longer falls: rounding floor reached
+        prev_est = est
+        if asymptotic:
+            step = (t[1] - t[0]) * min(0.7, 0.9 * (target / est) ** (1.0 / order))
+        else:
+            step = 0.5 * (t[1] - t[0])  # not yet in the asymptotic range: halve the step
     if res is None:
         raise ArithmeticError(f"the grid needed exceeds {_MAX_POINTS} points")
     F0 = float(res.y[-1])
-    disc = float(res.error_estimate[-1])
-    trunc = abs(F0) * math.exp(_log_truncation_bound(params, T))
+    disc = est
+    trunc = _truncation_estimate(params, K, f, res, T, frozen, method, path, floor)
     total = disc + trunc
     converged = bool(res.success and total <= rtol * abs(F0))
     if converged:

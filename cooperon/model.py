@@ -225,13 +225,16 @@ def lambda1_integral(t1: ArrayLike, t: ArrayLike, params: Parameters) -> FloatOr
     """∫_{t₁}^{t} λ₁(s) ds for t₁ ≤ t ≤ 0, the exponent of Eq. (31).
 
     Equals ϑ(t) − ϑ(t₁) (Eq. 33) but is evaluated directly, with d = t − t₁,
-    m = (t + t₁)/2, as a sum of non-negative terms:
+    m = (t + t₁)/2, as
 
     Q d + r₁ d {[1 − sinc(εd/2)] + 2 sinc(εd/2) sin²(εm/2)}
         + r₃ d {[1 − φ₁(2gd)] − expm1(2gt) φ₁(2gd)},
 
-    so nearby t₁, t far in the past keep full relative precision (the
-    difference of two ϑ values would not).
+    (sin εt − sin εt₁ = 2 cos(εm) sin(εd/2), e^{2gt} − e^{2gt₁} =
+    e^{2gt}·2gd·φ₁(2gd)).  All terms are ≥ 0 except 2 sinc·sin² when
+    εd/2 > π, where the r₁ brace is ≥ 1 − 1/π anyway; so nearby t₁, t far in
+    the past keep full relative precision (the difference of two ϑ values
+    would lose ~|ϑ|/(ϑ(t) − ϑ(t₁)) ulp).
 
     Parameters
     ----------

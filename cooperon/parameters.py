@@ -312,9 +312,7 @@ class Parameters:
         Eq. (21) 1/τ₁ = (1/τᵢ)(Λ/2E)² G₁, 1/τ₃ = (1/τᵢ)(Δ/2E)² G₃, and
         Eqs. (A5)-(A6) G₁ = n(ε_e+E) n(ε_e−E)/n(ε_e)², G₃ = cosh⁻²(E/2T).
 
-        Units
-        -----
-        Energies ``E``, ``Lambda``, ``T`` and ``eps_e`` share one unit (k_B = 1,
+        Units: energies ``E``, ``Lambda``, ``T`` and ``eps_e`` share one unit (k_B = 1,
         so a temperature is an energy); times ``tau`` and ``tau_i`` share one
         unit and ``Dq2`` is a rate in the inverse of that unit.  An energy
         ``X`` is converted to a rate X/ħ as ``X * energy_to_rate``.  The

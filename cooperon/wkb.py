@@ -66,6 +66,8 @@ __all__ = ["F0_eq27", "F0_eq32", "R_wkb", "integral_exp_theta", "ln_tau_phi"]
 
 #: ϑ level at which integrands are truncated (e^{-50} ≈ 2e-22).
 _THETA_CUT = 50.0
+#: Largest truncation point |t| (the rate Q + dephasing would be < ~1e-248).
+_MAX_CUT = 1e250
 #: Fourier strategy if a = r₁/ε ≤ _MAX_FOURIER_A and there are more than
 #: _MAX_DIRECT_PERIODS periods of cos(εu) before the cut; direct otherwise.
 #: (a > 0.5 implies ≤ (50 + a)/(2πa) < 17 periods, so "direct" stays cheap.)
@@ -129,15 +131,40 @@ class _Channels:
         return -u * r
 
     def cut(self, lo: float) -> float:
-        """u ≥ lo where ϑ(−u) = ϑ(−lo) − 50 (ϑ is strictly decreasing)."""
+        """u ≥ lo where ϑ(−u) = ϑ(−lo) − 50 (ϑ is strictly decreasing).
+
+        Raises OverflowError if that u exceeds _MAX_CUT (the cutoff rate is
+        too small for the integral to be represented sensibly).
+        """
         level = self.theta(lo) - _THETA_CUT
         lo_u = lo + _THETA_CUT / self.lam1_max  # ϑ(−u) ≥ ϑ(−lo) − λ₁max·(u − lo)
-        hi_u = max((-level + self.offset) / self.rate, lo_u)
-        if self.theta(hi_u) > level:  # pragma: no cover - bound is rigorous
-            hi_u *= 2.0
+        if not lo_u <= _MAX_CUT:
+            raise OverflowError(
+                f"the integrand decays too slowly (exp(ϑ) > e^-50 beyond |t| = {_MAX_CUT:g}): "
+                f"F(0) is finite but not representable; {self.params!r}"
+            )
         if self.theta(lo_u) <= level:
             return lo_u
-        return float(optimize.brentq(lambda u: self.theta(u) - level, lo_u, hi_u, rtol=1e-10))
+        hi_u = max((-level + self.offset) / self.rate, lo_u)  # ϑ(−u) ≤ −rate·u + offset
+        if not hi_u <= _MAX_CUT:
+            # the bound can be loose (e.g. r₃/(2g) huge): look before giving up
+            hi_u = _MAX_CUT
+            if self.theta(hi_u) > level:
+                raise OverflowError(
+                    f"the integrand decays too slowly (exp(ϑ) > e^-50 beyond |t| = {_MAX_CUT:g}): "
+                    f"F(0) is finite but not representable; {self.params!r}"
+                )
+        # root in log u (the bracket may span hundreds of decades); the 1%
+        # margin keeps the rounding of exp(log u) from closing the bracket.
+        v_lo, v_hi = math.log(lo_u), math.log(hi_u) + 0.01
+        if self.theta(math.exp(v_lo)) <= level:
+            return lo_u
+        while self.theta(math.exp(v_hi)) > level:  # pragma: no cover - bound is rigorous
+            v_hi += math.log(2.0)
+        v = optimize.brentq(
+            lambda v: self.theta(math.exp(v)) - level, v_lo, v_hi, xtol=1e-10, maxiter=500
+        )
+        return max(math.exp(v), lo_u)
 
     def first_scale(self) -> float:
         """A length on which ϑ changes by < 1 near 0 and transients are resolved."""
@@ -156,7 +183,7 @@ def _breakpoints(lo: float, hi: float, first: float, period: float | None) -> np
         k1 = math.floor(hi / period)
         pts.extend(period * np.arange(k0, k1 + 1, dtype=float))
     pts_arr = np.unique(np.clip(np.asarray(pts, dtype=float), lo, hi))
-    keep = np.concatenate(([True], np.diff(pts_arr) > 1e-12 * (hi - lo)))
+    keep = np.concatenate(([True], np.diff(pts_arr) > 1e-13 * np.abs(pts_arr[1:])))
     pts_arr = pts_arr[keep]
     pts_arr[-1] = hi
     return pts_arr
@@ -201,13 +228,20 @@ def _fourier_coefficients(a: float, cos_factor: bool) -> np.ndarray:
     e^{a sin x} = Σₙ Iₙ(a)(−i)ⁿ e^{inx} (Jacobi-Anger); c₋ₙ = conj(cₙ).
     cos x·e^{a sin x} has the coefficients (c_{n−1} + c_{n+1})/2.
     """
+
+    def bessel_i(n: np.ndarray | int) -> np.ndarray:
+        if a < 1e-8:  # Iₙ(a) = (a/2)ⁿ/n! (1 + a²/(4(n+1)) + …); scipy gives NaN for subnormal a
+            n = np.asarray(n, dtype=float)
+            return (0.5 * a) ** n / special.gamma(n + 1) * (1 + 0.25 * a * a / (n + 1))
+        return special.iv(n, a)
+
     n_max = 2
-    i0 = special.iv(0, a)
-    while special.iv(n_max, a) > _BESSEL_CUT * i0:
+    i0 = bessel_i(0)
+    while bessel_i(n_max) > _BESSEL_CUT * i0:
         n_max += 1
     n = np.arange(n_max + 2)
     phase = np.array([1.0, -1.0j, -1.0, 1.0j])[n % 4]  # (−i)ⁿ without rounding
-    c = special.iv(n, a) * phase
+    c = bessel_i(n) * phase
     if not cos_factor:
         return c[: n_max + 1]
     prev = np.concatenate(([np.conj(c[1])], c[:-1]))  # c_{n−1}, with c_{−1} = conj(c₁)
@@ -242,7 +276,7 @@ def _integrate(
     q = run(ch, kind, lo, hi, first, None, info)
     value = q.total()
     if not math.isfinite(value):
-        raise OverflowError(f"{_WHAT[kind]} is not finite ({value}): the cutoff is too weak")
+        raise OverflowError(f"{_WHAT[kind]}: quadrature gave a non-finite value ({value})")
     if q.error() > _BUDGET * abs(value):
         # The a-priori absolute tolerances were set relative to ∫|integrand|;
         # the value is much smaller (cancellation): redo relative to the value
@@ -360,8 +394,18 @@ def _run_fourier(
             # Σ_{±n} cₙ ∫ w e^{inεu} = 2 Re cₙ ∫ w cos(nεu) − 2 Im cₙ ∫ w sin(nεu)
             # QAWO on each sub-interval: one call over [lo, hi] can miss the
             # structure of w near lo (its error estimate is then unreliable).
-            kw = {"wvar": n * ch.eps, "limit": 200}
+            omega = n * ch.eps
+            kw = {"wvar": omega, "limit": 200}
             for a, b in zip(pts[:-1], pts[1:], strict=True):
+                # w ≥ 0 is non-increasing, so by the second mean-value theorem
+                # |∫_a^b w cos(ωu) du|, |∫_a^b w sin(ωu) du| ≤ 2 w(a)/ω: skip
+                # sub-intervals whose contribution is provably negligible (this
+                # also avoids phases ωu beyond double precision far in the tail).
+                bound = 4.0 * abs(c[n]) * w(a) / omega
+                if bound <= 0.1 * epsabs:
+                    q.parts.append(0.0)
+                    q.errors.append(bound)
+                    continue
                 if c[n].real != 0.0:
                     q.add(w, a, b, epsabs, coef=2.0 * c[n].real, weight="cos", **kw)
                 if c[n].imag != 0.0:
@@ -389,7 +433,9 @@ def F0_eq32(params: Parameters) -> float:
     Returns
     -------
     float
-        The integral, relative accuracy ≤ 1e-12 (see the module notes).
+        The integral, relative accuracy ≤ 1e-12 (see the module notes;
+        when Φe^ϑ nearly averages out, rₑ + r₃ ≈ 0 with ε ≫ 1, the error is
+        instead ≲ 1e-14 ∫e^ϑ).
         Exact special case: if Φ ≡ 1 (r₁ = r₃ = 0, or ε = 0 and r₃ = 0, or
         g = 0 and r₁ = 0) it equals 1/Q.
 
@@ -397,6 +443,9 @@ def F0_eq32(params: Parameters) -> float:
     ------
     NoCutoffError
         If F is infinite (Q = 0 and no active dephasing channel).
+    OverflowError
+        If the cutoff is so weak (rate ≲ 1e-248) that F, though finite, is
+        not representable.
     """
     require_cutoff(params)
     value, _ = _integrate(params, "F32")
@@ -411,6 +460,11 @@ def F0_eq27(params: Parameters) -> float:
     Eq. (32), so this returns exactly ``1 + F0_eq32(params)``, as stated in
     ``EQUATIONS.md`` (the paper's (32) drops the 1).  The factor 1/(1 + Q)
     that Eq. (24) puts on f is *not* included, following that prescription.
+    By the identity of :func:`integral_exp_theta` this equals (1 + Q)∫e^ϑ.
+
+    Note: in the exactly solvable limit Φ ≡ 1 the solution of Eq. (24) is
+    F = 1/Q; Eq. (32) reproduces it exactly while this form gives 1 + 1/Q
+    (relative error Q).  Both agree to leading order in Q and λ.
 
     Parameters
     ----------
@@ -426,6 +480,8 @@ def F0_eq27(params: Parameters) -> float:
     ------
     NoCutoffError
         If F is infinite.
+    OverflowError
+        If the cutoff rate is ≲ 1e-248 (see :func:`F0_eq32`).
     """
     return 1.0 + F0_eq32(params)
 
@@ -451,6 +507,8 @@ def integral_exp_theta(params: Parameters) -> float:
     ------
     NoCutoffError
         If M is infinite.
+    OverflowError
+        If the cutoff rate is ≲ 1e-248 (see :func:`F0_eq32`).
     """
     require_cutoff(params)
     value, _ = _integrate(params, "M")
@@ -511,6 +569,9 @@ def ln_tau_phi(params: Parameters) -> float:
     NoCutoffError
         If no dephasing channel is active (r₁[ε > 0] + r₃[g > 0] = 0): the
         integral ∫_1^∞ dη/η diverges.
+    OverflowError
+        If the dephasing is so weak that e^{−Γ} stays above e^{−50} beyond
+        η = 1e250.
     """
     if not isinstance(params, Parameters):
         raise TypeError(f"params must be a Parameters instance, got {type(params).__name__}")

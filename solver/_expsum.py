@@ -44,26 +44,46 @@ def prepare(kernel: Kernel, t: np.ndarray, order: int) -> dict:
     N = t.size
     h = (t[-1] - t[0]) / (N - 1)
     P = len(kernel.pieces)
-    seg_a = np.zeros((P, N), dtype=np.int64)
-    seg_b = np.zeros((P, N), dtype=np.int64)
     edges = np.vstack([np.zeros((1, N), np.int64), bp, np.arange(N, dtype=np.int64)[None, :]])
-    for q in range(P):
-        seg_a[q] = edges[q]
-        seg_b[q] = np.maximum(edges[q + 1], edges[q])
-    piece, w, lam, mu, right, Om = [], [], [], [], [], []
-    for q, pc in enumerate(kernel.pieces):
+    for pc in kernel.pieces:
         if not isinstance(pc, ExpSum):
             raise TypeError("the fast path needs ExpSum pieces")
+    # A term that appears in consecutive pieces q..q2 is one term on the merged segment
+    # [edges[q], edges[q2 + 1]]: the breakpoints between them do not concern it.
+    spans: dict[tuple[int, int], int] = {}
+    piece, w, lam, mu, right, Om = [], [], [], [], [], []
+    used = [np.zeros(pc.weights.size, bool) for pc in kernel.pieces]
+    for q, pc in enumerate(kernel.pieces):
         for k in range(pc.weights.size):
-            if pc.weights[k] == 0:
+            if used[q][k] or pc.weights[k] == 0:
                 continue
+            key = (pc.weights[k], pc.lam[k], pc.mu[k])
+            q2 = q
+            while q2 + 1 < P:
+                nxt = kernel.pieces[q2 + 1]
+                match = np.flatnonzero(
+                    (nxt.weights == key[0])
+                    & (nxt.lam == key[1])
+                    & (nxt.mu == key[2])
+                    & ~used[q2 + 1]
+                )
+                if match.size == 0:
+                    break
+                used[q2 + 1][match[0]] = True
+                q2 += 1
+            seg = spans.setdefault((q, q2), len(spans))
             ra = pc.mu[k].real >= 0.0
-            piece.append(q)
+            piece.append(seg)
             w.append(pc.weights[k])
             lam.append(pc.lam[k])
             mu.append(pc.mu[k])
             right.append(ra)
             Om.append(cell_weights(pc.mu[k] * h, order, ra))
+    seg_a = np.zeros((max(len(spans), 1), N), dtype=np.int64)
+    seg_b = np.zeros((max(len(spans), 1), N), dtype=np.int64)
+    for (q, q2), i in spans.items():
+        seg_a[i] = edges[q]
+        seg_b[i] = np.maximum(edges[q2 + 1], edges[q])
     if not w:  # a zero kernel
         piece, w, lam, mu, right = [0], [0.0], [0.0], [0.0], [True]
         Om = [np.zeros((order, order), complex)]

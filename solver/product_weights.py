@@ -15,9 +15,11 @@ fast the exponential.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
-__all__ = ["cell_weights"]
+__all__ = ["cell_weights", "cell_weights_mesh"]
 
 _GL32 = np.polynomial.legendre.leggauss(32)
 
@@ -40,6 +42,17 @@ def _expint_powers(z: complex, kmax: int) -> np.ndarray:
     out[0] = -np.expm1(-z) / z
     for k in range(1, kmax + 1):
         out[k] = (k * out[k - 1] - ez) / z
+    return out
+
+
+@lru_cache(maxsize=16)
+def _lagrange_on_gauss(p: int) -> np.ndarray:
+    """``L_i(x_q)`` at the 32 Gauss points of [0, 1] for every offset, shape (p, 32, p)."""
+    xq = 0.5 * (_GL32[0] + 1.0)
+    out = np.empty((p, xq.size, p))
+    for oi in range(p):
+        out[oi] = _lagrange_values(np.arange(oi - (p - 1), oi + 1, dtype=float), xq)
+    out.setflags(write=False)
     return out
 
 
@@ -72,7 +85,7 @@ def cell_weights(z: complex, p: int, right_anchor: bool) -> np.ndarray:
         nodes = np.arange(o, o + p, dtype=float)
         if abs(z) <= 25.0:
             e = np.exp(z * (xq - 1.0)) if right_anchor else np.exp(z * xq)
-            W[oi] = (wq * e) @ _lagrange_values(nodes, xq)
+            W[oi] = (wq * e) @ _lagrange_on_gauss(p)[oi]
             continue
         # large |z|: expand L_i around the anchor and integrate e^{±z u} u^k exactly
         x_a = 1.0 if right_anchor else 0.0

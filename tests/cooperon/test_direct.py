@@ -1,0 +1,267 @@
+"""Tests of :func:`cooperon.solve_direct` (Eq. (24) solved directly).
+
+1. exact limits: Φ ≡ 1 ⇒ F(t) = 1/Q for all t (EQUATIONS.md);
+2. the O(N) running-sum path against the general O(N²) path;
+3. the error estimate against references that share none of
+   ``cooperon.direct``'s history/truncation machinery (zero-history long-T
+   solves, stored in ``reference_F0.json`` by ``make_reference.py``);
+4. invalid input.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from reference_data import ERROR_CASES, load_stored, stored_params, zero_history_F0
+
+from cooperon import DirectSolution, NoCutoffError, Parameters, solve_direct
+
+P = Parameters
+
+# --------------------------------------------------------------------------
+# 1. exact limits
+# --------------------------------------------------------------------------
+
+PHI_ONE_CASES = {
+    "Q=1e-4 only": P(Dq2_tau=1e-4),
+    "Q=0.02 only": P(Dq2_tau=0.02),
+    "Q=1 only": P(Dq2_tau=1.0),
+    "r1=0.5,eps=0,Q=0.01": P(tau_over_tau1=0.5, E_tau=0.0, Dq2_tau=0.01),
+    "r1=0.5,eps=0,g=3 (r3=0),Q=0.1": P(tau_over_tau1=0.5, gamma_tau=3.0, Dq2_tau=0.1),
+    "r3=0.7,g=0,Q=1e-3": P(tau_over_tau3=0.7, gamma_tau=0.0, Dq2_tau=1e-3),
+    "r3=0.5,g=0,eps=2 (r1=0),Q=0.1": P(tau_over_tau3=0.5, E_tau=2.0, Dq2_tau=0.1),
+    "r1=0.3,r3=0.6,eps=g=0,Q=0.05": P(tau_over_tau1=0.3, tau_over_tau3=0.6, Dq2_tau=0.05),
+}
+
+
+@pytest.mark.parametrize("rtol", [1e-4, 1e-8])
+@pytest.mark.parametrize("name", list(PHI_ONE_CASES))
+def test_phi_identically_one_gives_one_over_Q(name, rtol):
+    """Φ ≡ 1 ⇒ (1+Q)F = 1 + ∫ e^{−(t−t')} F dt' has the solution F ≡ 1/Q (c = 1).
+
+    To 1e-10 relative, for F(0) and the whole array, at any rtol: the frozen
+    history is exactly 1/Q and the exponential product rules of the fast
+    path integrate e^{−(t−s)}·const exactly, so only rounding remains
+    (F ≤ 1e4 here; N·eps ≲ 1e-12). The error estimate must cover the
+    (rounding-level) error.
+    """
+    p = PHI_ONE_CASES[name]
+    exact = 1.0 / p.Dq2_tau
+    sol = solve_direct(p, rtol=rtol)
+    assert isinstance(sol, DirectSolution)
+    assert sol.converged, sol.message
+    assert sol.F0 == pytest.approx(exact, rel=1e-10, abs=0)
+    np.testing.assert_allclose(sol.F, exact, rtol=1e-10, atol=0)
+    assert sol.t[-1] == 0.0 and sol.t[0] == pytest.approx(-sol.T)
+    assert abs(sol.F0 - exact) <= sol.error_estimate + 1e-13 * exact
+    assert sol.truncation_error == 0.0
+
+
+# --------------------------------------------------------------------------
+# 2. fast path vs the general O(N²) path
+# --------------------------------------------------------------------------
+
+PATH_CASES = [
+    # (params, rtol); every direct-path grid stays below ~2500 points
+    (P(tau_over_tau3=0.3, gamma_tau=0.5, Dq2_tau=0.05), 1e-6),
+    (P(tau_over_tau1=0.3, E_tau=1.0, Dq2_tau=0.05), 1e-6),
+    (P(tau_over_tau1=0.2, E_tau=0.7, tau_over_tau3=0.3, gamma_tau=0.3, Dq2_tau=0.02), 1e-6),
+    (P(tau_over_tau1=0.2, E_tau=2.0, tau_over_tau3=0.6, gamma_tau=3.0, Dq2_tau=0.05), 1e-6),
+    (P(tau_over_tau3=0.1, gamma_tau=0.1, Dq2_tau=0.02), 1e-6),
+    (P(tau_over_tau3=0.1, gamma_tau=0.1, Dq2_tau=0.02), 1e-8),
+    (P(tau_over_tau1=0.4, E_tau=0.3, tau_over_tau3=0.4, gamma_tau=0.05, Dq2_tau=0.1), 1e-8),
+]
+
+
+@pytest.mark.parametrize(("p", "rtol"), PATH_CASES, ids=repr)
+def test_fast_path_agrees_with_general_path(p, rtol):
+    """``path="direct"`` (O(N²), polynomial product integration of the whole integrand)
+    and the default O(N) path (exponential product integration with running
+    sums) must agree to the requested rtol: each claims ``rtol`` on its own.
+    """
+    fast = solve_direct(p, rtol=rtol)
+    slow = solve_direct(p, rtol=rtol, path="direct")
+    assert fast.stats["path"] == "expsum"
+    assert slow.stats["path"] == "direct"
+    assert fast.converged and slow.converged, (fast.message, slow.message)
+    assert slow.stats["N"] <= 10_000
+    assert abs(fast.F0 - slow.F0) <= rtol * abs(fast.F0), (fast.F0, slow.F0)
+
+
+# --------------------------------------------------------------------------
+# 3. the error estimate
+# --------------------------------------------------------------------------
+
+STORED = load_stored()
+
+
+def test_stored_references_match_cases():
+    """reference_F0.json is not stale: same cases, same parameters, small errors."""
+    assert set(STORED) == set(ERROR_CASES)
+    for name, entry in STORED.items():
+        assert stored_params(entry) == ERROR_CASES[name], name
+        assert entry["error"] <= 1e-11 * abs(entry["F0"]), name
+
+
+def test_stored_reference_reproducible():
+    """One stored entry recomputed live (cheap case, 0.4 s) agrees within the errors."""
+    name = "r1=0.2,eps=1,r3=0.3,g=0.5,Q=1e-4 (mixed)"
+    entry = STORED[name]
+    F0, err, _ = zero_history_F0(ERROR_CASES[name], rel=1e-12)
+    assert abs(F0 - entry["F0"]) <= err + entry["error"]
+
+
+def _case(name, rtol):
+    entry = STORED[name]
+    p = ERROR_CASES[name]
+    sol = solve_direct(p, rtol=rtol)
+    ref, ref_err = entry["F0"], entry["error"]
+    true = abs(sol.F0 - ref)
+    return sol, ref, ref_err, true
+
+
+#: The estimate may be below the true error by this factor: the Richardson
+#: estimate |y_h − y_2h|/(2⁶ − 1) is asymptotically exact but off by O(h)
+#: relative terms and by pre-asymptotic behaviour on coarse grids; the
+#: truncation part is a bound. 50 % slack is generous for "honest".
+MARGIN = 0.5
+
+
+@pytest.mark.parametrize("rtol", [1e-6, 1e-9])
+@pytest.mark.parametrize("name", list(ERROR_CASES))
+def test_error_estimate_is_an_upper_bound(name, rtol):
+    """true error ≤ (1 + MARGIN)·error_estimate (+ the reference's own error),
+    ``converged`` True, relative_error_estimate ≤ rtol, and the promise
+    true error ≤ rtol·|F0| itself.
+    """
+    sol, ref, ref_err, true = _case(name, rtol)
+    info = (
+        f"F0={sol.F0!r} ref={ref!r} true rel err={true / abs(ref):.3g} "
+        f"est={sol.relative_error_estimate:.3g} (disc {sol.discretisation_error / abs(ref):.2g}, "
+        f"trunc {sol.truncation_error / abs(ref):.2g}) T={sol.T:.4g} h={sol.h:.3g}"
+    )
+    assert sol.converged, sol.message
+    assert sol.relative_error_estimate <= rtol
+    assert true <= rtol * abs(ref) + ref_err, "rtol not met: " + info
+    assert true <= (1.0 + MARGIN) * sol.error_estimate + ref_err, "estimate too low: " + info
+
+
+@pytest.mark.parametrize("name", list(ERROR_CASES))
+def test_error_estimate_is_not_too_pessimistic(name):
+    """The estimate is within a factor 10 of the true error where that is
+    resolvable. The true error is split into its parts with a fine solve on
+    the same [−T, 0] (rtol 1e-11, same T): discretisation |F0 − F0_fine| and
+    truncation |F0_fine − ref|, so that a lucky cancellation of the two (seen
+    at 2g = 1) does not make the estimate look pessimistic. Requirement:
+    estimate ≤ 10·max(total, parts, floor), floor = max(10× the errors of
+    the references, 1e-12·|F0|) (below the floor nothing is resolvable). Also
+    estimate ≤ 10·rtol·|F0| (implied by converged). A failure means a grossly
+    conservative part (typically the truncation bound: then T, and the cost,
+    are larger than needed), not a wrong F(0).
+    """
+    rtol = 1e-6
+    sol, ref, ref_err, true = _case(name, rtol)
+    assert sol.error_estimate <= 10 * rtol * abs(sol.F0)
+    fine = solve_direct(ERROR_CASES[name], rtol=1e-11, T=sol.T, max_refinements=2)
+    disc_true = abs(sol.F0 - fine.F0)
+    trunc_true = abs(fine.F0 - ref)
+    floor = max(10 * (ref_err + fine.discretisation_error), 1e-12 * abs(ref))
+    assert sol.error_estimate <= 10 * max(true, disc_true, trunc_true, floor), (
+        f"estimate {sol.relative_error_estimate:.3g} vs true {true / abs(ref):.3g} "
+        f"(disc est {sol.discretisation_error / abs(ref):.2g} true {disc_true / abs(ref):.2g}; "
+        f"trunc est {sol.truncation_error / abs(ref):.2g} true {trunc_true / abs(ref):.2g}; "
+        f"floor {floor / abs(ref):.2g})"
+    )
+
+
+def test_not_converged_is_reported():
+    """A fixed coarse step cannot reach rtol = 1e-12: converged False, message says so."""
+    p = P(tau_over_tau3=0.3, gamma_tau=0.5, Dq2_tau=0.05)
+    sol = solve_direct(p, rtol=1e-12, h=0.5)
+    assert not sol.converged
+    assert "not reached" in sol.message
+    assert sol.relative_error_estimate > 1e-12
+    assert math.isfinite(sol.F0)
+
+
+def test_fixed_h_and_T_are_used():
+    p = P(tau_over_tau3=0.3, gamma_tau=0.5, Dq2_tau=0.05)
+    sol = solve_direct(p, rtol=1e-6, h=0.05, T=30.0)
+    assert sol.T == 30.0
+    assert sol.h == pytest.approx(0.05, rel=0.05)
+    assert sol.t[0] == pytest.approx(-30.0)
+
+
+# --------------------------------------------------------------------------
+# 4. invalid input
+# --------------------------------------------------------------------------
+
+BAD_PARAMETERS = [
+    ({"tau_over_tau1": -0.1}, "tau_over_tau1"),
+    ({"tau_over_tau3": -1e-9}, "tau_over_tau3"),
+    ({"E_tau": -1.0}, "E_tau"),
+    ({"gamma_tau": -0.5}, "gamma_tau"),
+    ({"Dq2_tau": -1e-3}, "Dq2_tau"),
+    ({"tau_over_tau1": 0.6, "tau_over_tau3": 0.5}, "tau_over_tau1 + tau_over_tau3"),
+    ({"gamma_tau": float("nan")}, "gamma_tau"),
+    ({"Dq2_tau": float("inf")}, "Dq2_tau"),
+    ({"E_tau": True}, "E_tau"),
+    ({"tau_over_tau3": np.bool_(False)}, "tau_over_tau3"),
+]
+
+
+@pytest.mark.parametrize(("kw", "name"), BAD_PARAMETERS, ids=lambda x: str(x))
+def test_invalid_parameters_name_the_parameter(kw, name):
+    with pytest.raises(ValueError, match=name.replace("+", r"\+")):
+        P(**kw)
+
+
+def test_non_numeric_parameter_is_type_error():
+    with pytest.raises(TypeError, match="Dq2_tau"):
+        P(Dq2_tau="0.1")
+
+
+@pytest.mark.parametrize(
+    "p",
+    [
+        P(),
+        P(tau_over_tau1=0.5),  # ε = 0: Φ ≡ 1
+        P(tau_over_tau3=0.5, E_tau=3.0),  # g = 0
+        P(tau_over_tau1=0.3, tau_over_tau3=0.3, E_tau=0.0, gamma_tau=0.0),
+        P(tau_over_tau1=0.0, E_tau=1.0, gamma_tau=1.0),  # rates but no weights
+    ],
+    ids=repr,
+)
+def test_no_cutoff_raises(p):
+    """F(0) = ∞ (Q = 0, no active channel) is an error, never a huge number or NaN."""
+    with pytest.raises(NoCutoffError, match="infinity"):
+        solve_direct(p)
+
+
+@pytest.mark.parametrize("rtol", [0.0, -1e-6, 1e-14, 0.5, 1.0, float("nan"), float("inf")])
+def test_rtol_out_of_range(rtol):
+    with pytest.raises(ValueError, match="rtol"):
+        solve_direct(P(Dq2_tau=0.1), rtol=rtol)
+
+
+@pytest.mark.parametrize(
+    ("kw", "name"),
+    [
+        ({"h": 0.0}, "h"),
+        ({"h": -0.1}, "h"),
+        ({"h": 20.0}, "h"),
+        ({"T": 0.0}, "T"),
+        ({"T": float("inf")}, "T"),
+        ({"T": -5.0}, "T"),
+    ],
+)
+def test_invalid_h_or_T(kw, name):
+    with pytest.raises(ValueError, match=rf"\b{name}\b"):
+        solve_direct(P(Dq2_tau=0.1), **kw)
+
+
+def test_params_must_be_parameters():
+    with pytest.raises(TypeError, match="Parameters"):
+        solve_direct({"Dq2_tau": 0.1})
