@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from solver import solve_volterra
+from solver import History, solve_volterra
 
 from . import equation
 from .model import lambda_max, theta
@@ -264,14 +264,37 @@ def solve_direct(
         if N > _MAX_POINTS:
             break
         t = np.linspace(-T, 0.0, N)
-        res = solve_volterra(K, f, t, method=method, history=hist, path=path, error_estimate=False)
+        # the history term and f on the finest grid, reused by the coarser ones
+        Hs = hist.contribution(t)
+        fs = f(t)
+        res = solve_volterra(
+            K,
+            fs,
+            t,
+            method=method,
+            history=History(contribution=Hs),
+            path=path,
+            error_estimate=False,
+        )
         if not res.success:
             break
         y2 = solve_volterra(
-            K, f, t[::2], method=method, history=hist, path=path, error_estimate=False
+            K,
+            fs[::2],
+            t[::2],
+            method=method,
+            history=History(contribution=Hs[::2]),
+            path=path,
+            error_estimate=False,
         ).y[-1]
         y4 = solve_volterra(
-            K, f, t[::4], method=method, history=hist, path=path, error_estimate=False
+            K,
+            fs[::4],
+            t[::4],
+            method=method,
+            history=History(contribution=Hs[::4]),
+            path=path,
+            error_estimate=False,
         ).y[-1]
         d1, d2 = abs(res.y[-1] - y2), abs(y2 - y4)
         # Richardson: in the asymptotic range (observed ratio d2/d1 within a factor 2 of the
