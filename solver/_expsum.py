@@ -33,8 +33,13 @@ def breakpoints_on_grid(kernel: Kernel, t: np.ndarray) -> np.ndarray | None:
     return rounded.astype(np.int64)
 
 
-def prepare(kernel: Kernel, t: np.ndarray, order: int) -> dict:
-    """Arrays for the numba core: segments, terms and product weights."""
+def prepare(kernel: Kernel, t: np.ndarray, order: int, real: bool = False) -> dict:
+    """Arrays for the numba core: segments, terms and product weights.
+
+    With ``real`` (a real problem: real right-hand side and a real kernel), one
+    term of each complex-conjugate pair on the same segment is dropped and the
+    other counted twice; the core then keeps the real part of every row.
+    """
     bp = breakpoints_on_grid(kernel, t)
     if bp is None:
         raise ValueError(
@@ -79,6 +84,8 @@ def prepare(kernel: Kernel, t: np.ndarray, order: int) -> dict:
             mu.append(pc.mu[k])
             right.append(ra)
             Om.append(cell_weights(pc.mu[k] * h, order, ra))
+    if real:
+        piece, w, lam, mu, right, Om = _fold_conjugates(piece, w, lam, mu, right, Om)
     seg_a = np.zeros((max(len(spans), 1), N), dtype=np.int64)
     seg_b = np.zeros((max(len(spans), 1), N), dtype=np.int64)
     for (q, q2), i in spans.items():
@@ -102,6 +109,35 @@ def prepare(kernel: Kernel, t: np.ndarray, order: int) -> dict:
     }
 
 
+def _fold_conjugates(piece, w, lam, mu, right, Om):
+    """Drop one term of each conjugate pair (same segment), doubling the other."""
+    keep = np.ones(len(w), bool)
+    wf = list(w)
+    for i in range(len(w)):
+        if not keep[i] or (np.imag(w[i]) == 0 and np.imag(lam[i]) == 0 and np.imag(mu[i]) == 0):
+            continue
+        for j in range(i + 1, len(w)):
+            if (
+                keep[j]
+                and piece[j] == piece[i]
+                and w[j] == np.conj(w[i])
+                and lam[j] == np.conj(lam[i])
+                and mu[j] == np.conj(mu[i])
+            ):
+                keep[j] = False
+                wf[i] = 2.0 * w[i]
+                break
+    idx = np.flatnonzero(keep)
+    return (
+        [piece[i] for i in idx],
+        [wf[i] for i in idx],
+        [lam[i] for i in idx],
+        [mu[i] for i in idx],
+        [right[i] for i in idx],
+        [Om[i] for i in idx],
+    )
+
+
 def solve(
     kernel: Kernel,
     t: np.ndarray,
@@ -112,7 +148,8 @@ def solve(
     running_sums: bool = True,
 ) -> tuple[np.ndarray, dict]:
     """Solve ``y = r + ∫ K y`` on the grid ``t`` (scalar, linear)."""
-    d = prepare(kernel, t, order)
+    real = np.dtype(dtype).kind != "c" and not np.iscomplexobj(r)
+    d = prepare(kernel, t, order, real=real)
     N = t.size
     p = d["p"]
     args = (d["seg_a"], d["seg_b"], d["piece"], d["w"], d["lam"], d["mu"], d["Om"], d["right"])
@@ -126,10 +163,12 @@ def solve(
             [_expsum_core.direct_row(n, d["t"], d["h"], p, *args) for n in range(1, ns + 1)]
         )
         M = M[:, : ns + 1]
+        if real:
+            M = M.real
         A = np.eye(ns) - M[:, 1:]
         y[1 : ns + 1] = np.linalg.solve(A, rc[1 : ns + 1] + M[:, 0] * y[0])
     stepper = _expsum_core.step_rows if running_sums else _expsum_core.direct_rows
-    bad = stepper(d["t"], d["h"], p, rc, y, ns + 1, *args)
+    bad = stepper(d["t"], d["h"], p, rc, y, ns + 1, *args, real)
     if bad >= 0:
         raise np.linalg.LinAlgError(f"the discrete equation is singular at t={t[bad]:.6g}")
     if np.dtype(dtype).kind != "c":

@@ -126,8 +126,11 @@ def _query(tau, st, sc, S, mu, h, right):
 
 
 @numba.njit(cache=True, nogil=True)
-def step_rows(t, h, p, r, y, n_begin, seg_a, seg_b, piece, w, lam, mu, Om, right):
-    """Fill ``y[n_begin:]`` (complex) by O(1)-per-term steps. Returns -1 or a bad row."""
+def step_rows(t, h, p, r, y, n_begin, seg_a, seg_b, piece, w, lam, mu, Om, right, real):
+    """Fill ``y[n_begin:]`` (complex) by O(1)-per-term steps. Returns -1 or a bad row.
+
+    With ``real`` the rows keep only the real part (conjugate terms folded).
+    """
     N = t.size
     T = w.size
     half = p // 2
@@ -168,10 +171,16 @@ def step_rows(t, h, p, r, y, n_begin, seg_a, seg_b, piece, w, lam, mu, Om, right
                 for i in range(p - 1):
                     rhs += fac * Om[tau, oi, i] * y[start + i]
                 diag += fac * Om[tau, oi, p - 1]
-        den = 1.0 - diag
-        if den == 0.0:
-            return n
-        y[n] = rhs / den
+        if real:
+            den_r = 1.0 - diag.real
+            if den_r == 0.0:
+                return n
+            y[n] = rhs.real / den_r
+        else:
+            den = 1.0 - diag
+            if den == 0.0:
+                return n
+            y[n] = rhs / den
     return -1
 
 
@@ -204,12 +213,15 @@ def direct_row(n, t, h, p, seg_a, seg_b, piece, w, lam, mu, Om, right):
 
 
 @numba.njit(cache=True, nogil=True)
-def direct_rows(t, h, p, r, y, n_begin, seg_a, seg_b, piece, w, lam, mu, Om, right):
+def direct_rows(t, h, p, r, y, n_begin, seg_a, seg_b, piece, w, lam, mu, Om, right, real):
     """O(N^2) stepping with :func:`direct_row` (reference for tests)."""
     for n in range(n_begin, t.size):
         c = direct_row(n, t, h, p, seg_a, seg_b, piece, w, lam, mu, Om, right)
         acc = r[n]
         for j in range(n):
             acc += c[j] * y[j]
-        y[n] = acc / (1.0 - c[n])
+        if real:
+            y[n] = acc.real / (1.0 - c[n].real)
+        else:
+            y[n] = acc / (1.0 - c[n])
     return -1
