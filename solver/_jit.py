@@ -9,6 +9,7 @@ function, a NumPy-vectorised call is tried instead, then a Python loop.
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections.abc import Callable
 
 import numba
@@ -115,8 +116,36 @@ def _numpy_fallback(fn, nargs: int, dtype, shape):
     return ev
 
 
+# compiled evaluators, kept as long as the user's function lives (so that solving again
+# with the same function does not compile again)
+_PAIR_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_POINT_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _cached(cache, fn, build):
+    try:
+        return cache[fn]
+    except (KeyError, TypeError):
+        pass
+    ev = build()
+    try:
+        cache[fn] = ev
+    except TypeError:  # not weak-referenceable
+        pass
+    return ev
+
+
 def pair_evaluator(fn: Callable, what: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """Evaluator ``ev(t, s) -> array`` of ``fn(t[i], s[i])`` over pair arrays."""
+    """Evaluator ``ev(t, s) -> array`` of ``fn(t[i], s[i])`` on pair arrays (cached per ``fn``)."""
+    return _cached(_PAIR_CACHE, fn, lambda: _build_pair_evaluator(fn, what))
+
+
+def point_evaluator(fn: Callable, what: str) -> Callable[[np.ndarray], np.ndarray]:
+    """Evaluator ``ev(u) -> array`` of ``fn(u[i])`` (cached per ``fn``)."""
+    return _cached(_POINT_CACHE, fn, lambda: _build_point_evaluator(fn, what))
+
+
+def _build_pair_evaluator(fn: Callable, what: str):
     jf = jit(fn)
     value = _probe(jf, (0.0, 0.0), what)
     if value is None:
@@ -129,8 +158,7 @@ def pair_evaluator(fn: Callable, what: str) -> Callable[[np.ndarray, np.ndarray]
     return _scalar_pair_loop(jf, dtype)
 
 
-def point_evaluator(fn: Callable, what: str) -> Callable[[np.ndarray], np.ndarray]:
-    """Evaluator ``ev(u) -> array`` of ``fn(u[i])``."""
+def _build_point_evaluator(fn: Callable, what: str):
     jf = jit(fn)
     value = _probe(jf, (0.0,), what)
     if value is None:

@@ -142,15 +142,32 @@ def solve_volterra(
     success = True
     if error_estimate:
         if t.size >= 2 * order + 1:
+            # Richardson: the same method on every other grid point
             try:
                 yc, _ = run(t[::2], r[::2])
             except (ArithmeticError, np.linalg.LinAlgError) as exc:
                 yc = None
                 message = f"solved; no error estimate (coarse solve failed: {exc})"
-            est = _richardson(y, yc, order) if yc is not None else np.full(y.shape, np.nan)
+            est = _richardson(y, yc, order) if yc is not None else np.full(y.shape, np.inf)
         else:
-            est = np.full(y.shape, np.nan)
-            message = f"solved; no error estimate (needs at least {2 * order + 1} points)"
+            # too few points for Richardson: compare with the trapezoidal rule on the same
+            # grid (an over-estimate: the error of the lower-order solution)
+            if order == 2:
+                raise ValueError(
+                    f"t: an error estimate with method 'trapezoidal' needs at least 5 grid "
+                    f"points, got {t.size} (or pass error_estimate=False)"
+                )
+            disc_lo = _general.make_discretisation(kernel, t, 2, vshape, dtype, uniform=uniform)
+            try:
+                if nonlinearity is None:
+                    ylo, _ = _general.solve_linear(disc_lo, r)
+                else:
+                    ylo, _ = _general.solve_nonlinear(disc_lo, r, nonlinearity)
+                est = np.abs(y - ylo)
+                message = "solved; error estimate from the trapezoidal rule (grid too short)"
+            except (ArithmeticError, np.linalg.LinAlgError) as exc:
+                est = np.full(y.shape, np.inf)
+                message = f"solved; no error estimate ({exc})"
         est = est + Herr + _roundoff_floor(y)
     else:
         est = np.full(y.shape, np.nan)

@@ -39,8 +39,8 @@ def derivations() -> dict[str, dict[str, sp.Expr]]:
     y = sp.cos(t)
     out["nonconv_s_exp"] = {"y": y, "f": _linear_f(y, s * sp.exp(t - s))}
 
-    # -- non-convolution kernel K(t, s) = cos(t - s) exp(-t), y = t + cos 2t -----
-    y = t + sp.cos(2 * t)
+    # -- non-convolution kernel K(t, s) = cos(t - s) exp(-t), y = sin 2t + cos t --
+    y = sp.sin(2 * t) + sp.cos(t)
     out["nonconv_cos_exp"] = {"y": y, "f": _linear_f(y, sp.cos(t - s) * sp.exp(-t))}
 
     # -- 2x2 system, K(t, s) = [[exp(-(t-s)), -t s/2], [1, cos(t-s)]],
@@ -70,6 +70,10 @@ def derivations() -> dict[str, dict[str, sp.Expr]]:
     y = sp.exp(-t)
     out["cubic_nonconv"] = {"y": y, "f": _linear_f(y, t, nonlin=lambda ss, yy: yy**3)}
 
+    # -- nonlinear, K = 1, G = exp(-y), y = -log(2 + sin t) ---------------------
+    y = -sp.log(2 + sp.sin(t))
+    out["exp_minus_y"] = {"y": y, "f": _linear_f(y, 1, nonlin=lambda ss, yy: sp.exp(-yy))}
+
     # -- history problems (t0 = 0) ----------------------------------------------
     a = sp.Rational(1, 2)
     y = sp.cos(t)
@@ -79,10 +83,9 @@ def derivations() -> dict[str, dict[str, sp.Expr]]:
     out["history_exp_cos"] = {"y": y, "f": sp.simplify(y - full), "H": sp.simplify(H)}
 
     # history y(s) = exp(s) for s < 0 (bounded), solution y(t) = exp(-3t/10) for t >= 0
-    a = sp.Rational(1, 5)
     y = sp.exp(-sp.Rational(3, 10) * t)
     phi = sp.exp(s)
-    K = a * (t - s) * sp.exp(-(t - s))
+    K = (t - s) * sp.exp(-(t - s))
     H = sp.integrate(sp.expand(K * phi), (s, -sp.oo, 0))
     inner = sp.integrate(sp.expand(K * y.subs(t, s)), (s, 0, t))
     out["history_texp_decay"] = {"y": y, "f": sp.simplify(y - H - inner), "H": sp.simplify(H)}

@@ -135,9 +135,19 @@ def test_catalogue_coverage():
     """The catalogue covers every class of problem the brief asks for."""
     tags = [p.tags for p in PROBLEMS.values()]
     assert len(PROBLEMS) >= 12
-    for needed in ("convolution", "nonconvolution", "system", "complex", "nonlinear",
-                   "history_y", "history_contribution", "breakpoint", "expsum", "oscillatory",
-                   "literature"):
+    for needed in (
+        "convolution",
+        "nonconvolution",
+        "system",
+        "complex",
+        "nonlinear",
+        "history_y",
+        "history_contribution",
+        "breakpoint",
+        "expsum",
+        "oscillatory",
+        "literature",
+    ):
         assert any(needed in t for t in tags), needed
 
 
