@@ -9,6 +9,12 @@ They share no code with :mod:`cooperon.wkb`: they use the exact expansions
 
 so M = ∫_{−∞}^0 e^{ϑ} dt (Eq. 33), Eq. (32) = (1 + Q) M − 1 and Eq. (34) are
 sums of special functions evaluated at 40 significant digits.
+
+The series need many terms when a = r₁/ε or c = r₃/(2g) is large; then
+(:func:`F32_reference`, :func:`lntau_reference` with ``method="auto"``) the
+integrals are done instead by mpmath's tanh-sinh quadrature at 30 digits on
+breakpoints geometric in u, cut where ϑ < −80 (the integrand is then smooth:
+large a or c means few oscillations before the cut).
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ def _channels(p: Parameters, with_Q: bool):
 
 
 def _bessel_coefficients(a, osc):
-    """[(n, cₙ)] for e^{a sin x}, truncated where |Iₙ(a)| < 1e-40 I₀(a)."""
+    """[(n, cₙ)] for e^{a sin x}, truncated where |Iₙ(a)| < 1e-25 I₀(a)."""
     if not osc:
         return [(0, mp.mpf(1))]
     out = []
@@ -39,7 +45,7 @@ def _bessel_coefficients(a, osc):
     n = 0
     while True:
         i_n = mp.besseli(n, a)
-        if n > 0 and i_n < mp.mpf(10) ** -40 * i0:
+        if n > 0 and i_n < mp.mpf(10) ** -25 * i0:
             break
         cn = i_n * (-1j) ** n
         out.append((n, cn))
@@ -47,26 +53,6 @@ def _bessel_coefficients(a, osc):
             out.append((-n, mp.conj(cn)))
         n += 1
     return out
-
-
-def M_reference(p: Parameters, dps: int = 40) -> float:
-    """∫_{−∞}^0 e^{ϑ(t)} dt, ϑ of Eq. (33), via Bessel × ₁F₁ series."""
-    with mp.workdps(dps):
-        s0, a, c, eps, g, osc, relax = _channels(p, with_Q=True)
-        total = mp.mpc(0)
-        for n, cn in _bessel_coefficients(a, osc):
-            s = s0 - 1j * n * eps
-            if relax:
-                total += cn * mp.hyp1f1(1, 1 + s / (2 * g), c) / s
-            else:
-                total += cn / s
-        return total.real
-
-
-def F32_reference(p: Parameters, dps: int = 40) -> float:
-    """Eq. (32) = (1 + Q) M − 1 (exact identity, Φ = 1 + Q − λ₁, ϑ' = λ₁)."""
-    with mp.workdps(dps):
-        return float((1 + mp.mpf(p.Dq2_tau)) * mp.mpf(M_reference(p, dps)) - 1)
 
 
 def _M_reference_mp(p: Parameters, dps: int):
@@ -79,13 +65,79 @@ def _M_reference_mp(p: Parameters, dps: int):
         return total.real
 
 
-def F32_reference_exact(p: Parameters, dps: int = 40) -> float:
-    """Same as :func:`F32_reference` but without rounding M to double first."""
+def M_reference(p: Parameters, dps: int = 40) -> float:
+    """∫_{−∞}^0 e^{ϑ(t)} dt, ϑ of Eq. (33), via the Bessel × ₁F₁ series."""
+    return float(_M_reference_mp(p, dps))
+
+
+def _series_ok(p: Parameters) -> bool:
+    a = p.tau_over_tau1 / p.E_tau if p.E_tau > 0 else 0.0
+    c = p.tau_over_tau3 / (2 * p.gamma_tau) if p.gamma_tau > 0 else 0.0
+    return a <= 5.0 and c <= 5.0
+
+
+def _theta_mp(u, p: Parameters, with_Q: bool):
+    """ϑ(−u) of Eq. (33), u ≥ 0, at the current mpmath precision."""
+    Q = mp.mpf(p.Dq2_tau) if with_Q else 0
+    r1, r3 = mp.mpf(p.tau_over_tau1), mp.mpf(p.tau_over_tau3)
+    e, g = mp.mpf(p.E_tau), mp.mpf(p.gamma_tau)
+    out = -Q * u
+    if e > 0:
+        out -= r1 * (u - mp.sin(e * u) / e)
+    if g > 0:
+        out -= r3 * (u - (1 - mp.exp(-2 * g * u)) / (2 * g))
+    return out
+
+
+def _quad_reference(p: Parameters, kind: str, dps: int = 25) -> float:
+    with mp.workdps(dps):
+        with_Q = kind == "F32"
+        lo = mp.mpf(0) if kind == "F32" else mp.mpf(1)
+        level = _theta_mp(lo, p, with_Q) - 80
+        hi = lo + 1
+        while _theta_mp(hi, p, with_Q) > level:
+            hi *= 2
+        r1, r3 = mp.mpf(p.tau_over_tau1), mp.mpf(p.tau_over_tau3)
+        e, g = mp.mpf(p.E_tau), mp.mpf(p.gamma_tau)
+        if kind == "F32":
+
+            def f(u):
+                phi = 1 - r1 - r3 + r1 * mp.cos(e * u) + r3 * mp.exp(-2 * g * u)
+                return phi * mp.exp(_theta_mp(u, p, True))
+
+        else:
+
+            def f(u):
+                return mp.exp(_theta_mp(u, p, False)) / u
+
+        # geometric breakpoints down to the shortest scale near lo
+        scale = mp.mpf(0.5) / (1 + e + 2 * g)
+        kmax = int(mp.ceil(mp.log(hi / scale, 2))) + 1
+        pts = [lo] + [lo + hi * mp.mpf(2) ** (-k) for k in range(kmax, -1, -1)]
+        return float(mp.quad(f, pts))
+
+
+def F32_reference(p: Parameters, method: str = "auto") -> float:
+    """Eq. (32): exact series ((1 + Q) M − 1) or, for large a or c, mpmath quadrature."""
+    if method == "quad" or (method == "auto" and not _series_ok(p)):
+        return _quad_reference(p, "F32")
+    return F32_reference_exact(p)
+
+
+def lntau_reference(p: Parameters, method: str = "auto") -> float:
+    """Eq. (34): exact series or, for large a or c, mpmath quadrature."""
+    if method == "quad" or (method == "auto" and not _series_ok(p)):
+        return _quad_reference(p, "lntau")
+    return lntau_reference_series(p)
+
+
+def F32_reference_exact(p: Parameters, dps: int = 30) -> float:
+    """Eq. (32) = (1 + Q) M − 1 from the series for M (exact identity)."""
     with mp.workdps(dps):
         return float((1 + mp.mpf(p.Dq2_tau)) * _M_reference_mp(p, dps) - 1)
 
 
-def lntau_reference(p: Parameters, dps: int = 40) -> float:
+def lntau_reference_series(p: Parameters, dps: int = 30) -> float:
     """Eq. (34) via Bessel × E₁ double series."""
     with mp.workdps(dps):
         s0, a, c, eps, g, osc, relax = _channels(p, with_Q=False)
