@@ -10,6 +10,7 @@ __version__ = "0.1.0"
 from .compare import compare, compare_values  # noqa: E402
 from .direct import DirectSolution, solve_direct  # noqa: E402
 from .parameters import NoCutoffError, Parameters  # noqa: E402
+from .sweep import sweep  # noqa: E402
 
 __all__ = [
     "Parameters",
@@ -18,5 +19,6 @@ __all__ = [
     "DirectSolution",
     "compare",
     "compare_values",
+    "sweep",
     "__version__",
 ]

@@ -19,6 +19,9 @@ def write_netcdf(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     os.close(fd)
     try:
         ds.to_netcdf(tmp, engine="h5netcdf")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; honour the umask instead
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

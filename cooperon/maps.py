@@ -13,11 +13,12 @@ from F(0) of Eq. (24) solved directly.  The standard maps
 (b) ``r1_eps`` -- (r₁, ε) at r₃ = 0, Q = 10⁻²: the resonant channel alone;
     λ_max = 2 r₁.
 (c) ``lambda_Q`` -- (λ_max, Q): λ_max is realised as the r₃ axis at g = 1,
-    r₁ = 0, where λ(s) = r₃ (1 − e^{−2g|s|}) and sup λ = r₃ exactly (Eq. 25);
-    with g = 1 the transient of λ lasts 1/(2g) = τ/2, short against the
-    dephasing time 1/(Q + r₃) over most of the map, so the map isolates the
-    WKB condition λ, Q ≪ 1 from the local-ODE condition g ≪ 1 (g = 1 is not
-    ≪ 1: what remains at λ → 0 measures the ODE approximation).
+    r₁ = 0, where λ(s) = r₃ (1 − e^{−2g|s|}) and sup λ = r₃ exactly (Eq. 25).
+    With g = 1, λ reaches its plateau after 1/(2g) = τ/2, much shorter than
+    the dephasing time 1/(Q + r₃) over most of the map, so λ(s) ≈ λ_max on
+    the times that matter.  At λ → 0 (Φ → 1) Eq. (32) becomes exact
+    (F = 1/Q) while Eq. (27) keeps a relative error Q: its 1 % and 10 %
+    contours run into Q = 0.01 and 0.1 there.
 
 Analysis added to each map (:func:`analyse_map`):
 
@@ -49,6 +50,7 @@ import shlex
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +66,7 @@ __all__ = [
     "analyse_map",
     "breakdown_boundary",
     "fit_scaling",
+    "local_pool",
     "run",
     "run_maps",
     "scaling_table",
@@ -401,8 +404,12 @@ def _command(args: argparse.Namespace) -> str:
     return shlex.join(parts)
 
 
-def _make_local_pool() -> Any:
-    """One process pool shared by all maps (workers compile/load Numba code once)."""
+def local_pool() -> Any:
+    """A process pool for several sweeps (workers compile/load Numba code once).
+
+    One worker per core, ``spawn`` start method; ``"synchronous"`` on a
+    single core.  The caller shuts it down.
+    """
     import concurrent.futures
     import multiprocessing
 
@@ -422,12 +429,15 @@ def run_maps(
     progress: bool = True,
     restart: bool = False,
     command: str | None = None,
-    log: Any = None,
+    log: Callable[[str], None] | None = None,
 ) -> list[tuple[MapSpec, xr.Dataset]]:
     """Compute, analyse, write and plot every map of ``cfg``.
 
     Every store is checked against its configuration before any computation
     (a mismatch raises ``ValueError`` unless ``restart``, which removes it).
+    ``scheduler`` is as for :func:`cooperon.sweep.sweep`; ``None`` or
+    ``"processes"`` start one process pool (:func:`local_pool`) shared by all
+    maps.  ``log`` receives the progress lines (default: print).
 
     Returns
     -------
@@ -454,7 +464,7 @@ def run_maps(
 
     own_pool = None
     if scheduler is None or scheduler in ("processes", "multiprocessing"):
-        scheduler = own_pool = _make_local_pool()
+        scheduler = own_pool = local_pool()
     results = []
     try:
         for m in cfg.maps:
@@ -520,6 +530,13 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(
+            f"\n{prog}: interrupted; finished chunks are kept in the stores under "
+            f"{args.output_dir} -- run the same command again to resume",
+            file=sys.stderr,
+        )
+        return 130
     print()
     print("Scaling laws |dev| = C * lambda_max^a (least squares in log-log; points as selected):")
     print()

@@ -13,15 +13,19 @@ one :func:`dask.delayed` task that runs the same per-point computation, so
 the numbers do not depend on where a chunk runs.  Schedulers:
 
 * ``None`` (default) -- dask's local ``"processes"`` scheduler with one
-  process per core (one core: ``"synchronous"``).  The Numba cores of the
-  solver release the GIL, but most of a point's time is spent in code that
-  holds it (Python-level product-integration weights of the solver, SciPy
-  QUADPACK with Python integrands for the closed forms: roughly 80-90 % of
-  the time in a profile), so threads cannot overlap much and processes are the
-  default (``validation/bench_sweep.py`` times both).  Each worker process
-  pays its start-up once (imports, Numba compilation or loading from
-  Numba's disk cache) on its first chunk and keeps the compiled code for all
-  later chunks; to share warm workers between sweeps pass an executor.
+  process per core for grids of at least :data:`MIN_POINTS_FOR_PROCESSES`
+  points, ``"threads"`` for smaller ones (one core: ``"synchronous"``).  The
+  Numba cores of the solver release the GIL, but most of a point's time is
+  spent in code that holds it (Python-level product-integration weights of
+  the solver, SciPy QUADPACK with Python integrands for the closed forms:
+  roughly 80-90 % of the time in a profile), so with two free cores threads
+  gain ~10 % where processes gain ~2x.  Worker processes cost a start-up
+  (imports, Numba compilation or loading from Numba's disk cache, ~3-8 s
+  each), paid once per worker on its first chunk; to share warm workers
+  between sweeps pass an executor (``cooperon map`` does).  On a machine
+  whose cores are busy with other work the two are about equal
+  (``validation/bench_sweep.py`` times both and prints the CPU actually
+  obtained).
 * ``"threads"``, ``"processes"``, ``"synchronous"`` -- dask's local schedulers.
 * a :class:`concurrent.futures.Executor` -- used as the pool of the local
   threaded / processes scheduler (lets several sweeps share warm workers).
@@ -110,6 +114,7 @@ __all__ = [
     "STATUS_MEANINGS",
     "EXIT_HOOK_ENV",
     "EXIT_HOOK_CODE",
+    "MIN_POINTS_FOR_PROCESSES",
 ]
 
 #: Status codes of the ``status`` variable (value → CF flag meaning).
@@ -501,8 +506,15 @@ _LOCAL = {
 }
 
 
-def _default_scheduler() -> str:
-    return "processes" if (os.cpu_count() or 1) > 1 else "synchronous"
+#: Grids with fewer points run on threads by default: starting worker processes
+#: (imports and Numba code in each, ~3-8 s) would cost more than it saves.
+MIN_POINTS_FOR_PROCESSES = 256
+
+
+def _default_scheduler(n_points: int) -> str:
+    if (os.cpu_count() or 1) < 2:
+        return "synchronous"
+    return "processes" if n_points >= MIN_POINTS_FOR_PROCESSES else "threads"
 
 
 def _run_local(
@@ -552,10 +564,10 @@ def check_scheduler(scheduler: Any) -> None:
     _classify_scheduler(scheduler)
 
 
-def _classify_scheduler(scheduler: Any) -> tuple[str, Any]:
+def _classify_scheduler(scheduler: Any, n_points: int = 0) -> tuple[str, Any]:
     """('local', name) / ('pool', (name, executor)) / ('distributed', client-or-address)."""
     if scheduler is None:
-        return "local", _default_scheduler()
+        return "local", _default_scheduler(n_points)
     if isinstance(scheduler, str):
         if scheduler in _LOCAL:
             return "local", _LOCAL[scheduler]
@@ -612,9 +624,9 @@ def run_sweep(
     xarray.Dataset
         See :func:`sweep`.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
-    kind, sched = _classify_scheduler(scheduler)
+    kind, sched = _classify_scheduler(scheduler, math.prod(cfg.shape))
     sizes = resolve_chunks(cfg)
     cfg = cfg.replace(chunks=sizes)
     fingerprint = cfg.fingerprint(sizes)
@@ -785,7 +797,8 @@ def sweep(
         chunks are not recomputed), one from another configuration is
         refused.  ``None``: results are kept in memory only.
     scheduler
-        ``None`` (local processes, one per core), ``"threads"``,
+        ``None`` (local processes, one per core; threads below
+        :data:`MIN_POINTS_FOR_PROCESSES` points), ``"threads"``,
         ``"processes"``, ``"synchronous"``, a :class:`concurrent.futures`
         executor, a :class:`distributed.Client` or a scheduler address.
         The numbers are identical with every choice.
