@@ -267,35 +267,22 @@ def solve_direct(
         # the history term and f on the finest grid, reused by the coarser ones
         Hs = hist.contribution(t)
         fs = f(t)
-        res = solve_volterra(
-            K,
-            fs,
-            t,
-            method=method,
-            history=History(contribution=Hs),
-            path=path,
-            error_estimate=False,
-        )
+
+        def on(stride, fs=fs, Hs=Hs, t=t):
+            return solve_volterra(
+                K,
+                fs[::stride],
+                t[::stride],
+                method=method,
+                history=History(contribution=Hs[::stride]),
+                path=path,
+                error_estimate=False,
+            )
+
+        res = on(1)
         if not res.success:
             break
-        y2 = solve_volterra(
-            K,
-            fs[::2],
-            t[::2],
-            method=method,
-            history=History(contribution=Hs[::2]),
-            path=path,
-            error_estimate=False,
-        ).y[-1]
-        y4 = solve_volterra(
-            K,
-            fs[::4],
-            t[::4],
-            method=method,
-            history=History(contribution=Hs[::4]),
-            path=path,
-            error_estimate=False,
-        ).y[-1]
+        y2, y4 = on(2).y[-1], on(4).y[-1]
         d1, d2 = abs(res.y[-1] - y2), abs(y2 - y4)
         # Richardson: in the asymptotic range (observed ratio d2/d1 within a factor 2 of the
         # theoretical 2^p) the error of y_h is |y_h - y_2h|/(2^p - 1); near the end of the

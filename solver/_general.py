@@ -169,6 +169,15 @@ def block_rows(disc: Discretisation) -> int:
     return int(max(8, min(512, _BLOCK_ENTRIES // max(disc.n * d2, 1))))
 
 
+def _start_block(disc: Discretisation, stats: dict) -> np.ndarray:
+    """Weighted kernel rows ``1 .. nstart`` over the points ``0 .. nstart``."""
+    rows = np.arange(1, disc.nstart + 1)
+    A, _, ne = assemble(disc, rows, disc.nstart + 1)
+    stats["kernel_evaluations"] += ne
+    check_finite_block(A, rows, disc)
+    return A
+
+
 def solve_linear(disc: Discretisation, r: np.ndarray) -> tuple[np.ndarray, dict]:
     """Solve ``y = r + A y`` (the linear case)."""
     N = disc.n
@@ -178,10 +187,7 @@ def solve_linear(disc: Discretisation, r: np.ndarray) -> tuple[np.ndarray, dict]
     if N == 1:
         return y, stats
     ns = disc.nstart
-    rows = np.arange(1, ns + 1)
-    A, _, ne = assemble(disc, rows, ns + 1)
-    stats["kernel_evaluations"] += ne
-    check_finite_block(A, rows, disc)
+    A = _start_block(disc, stats)
     _solve_start_linear(A, r, y, ns, disc.vshape)
     if (
         isinstance(disc.kernel, Convolution)
@@ -262,10 +268,7 @@ def solve_nonlinear(
     if N == 1:
         return y, stats
     ns = disc.nstart
-    rows = np.arange(1, ns + 1)
-    A, _, ne = assemble(disc, rows, ns + 1)
-    stats["kernel_evaluations"] += ne
-    check_finite_block(A, rows, disc)
+    A = _start_block(disc, stats)
     # starting block: Newton on the coupled unknowns y_1..y_ns
     Y = np.repeat(y[:1], ns, axis=0)
 
