@@ -89,7 +89,7 @@ def _run_compare(args) -> int:
     except NoCutoffError as exc:
         print(f"cooperon compare: F(0) = infinity: {exc}", file=sys.stderr)
         return 3
-    except ValueError as exc:
+    except (ValueError, ArithmeticError) as exc:
         print(f"cooperon compare: {exc}", file=sys.stderr)
         return 2
     elapsed = time.perf_counter() - start

@@ -1,6 +1,6 @@
 """Breakdown maps: where the λ ≪ 1 closed form fails (the ``cooperon map`` job).
 
-The closed forms of the paper rest on two approximations (``EQUATIONS.md``):
+The closed forms of the paper rest on two approximations (``docs/equations.md``):
 the local third-order ODE (29) for the resolvent, valid for ε, g ≪ 1, and
 its WKB solution (31), valid for λ = 1 − Φ ≪ 1 and Q ≪ 1.  A *map* sweeps two
 parameters (:func:`cooperon.sweep.sweep`) and records the relative deviation

@@ -1,6 +1,6 @@
 """Dimensionless parameters of the Cooperon equation with dynamic defects.
 
-The model (see ``EQUATIONS.md`` and the paper "Dephasing by dynamic defects")
+The model (see ``docs/equations.md`` and the paper "Dephasing by dynamic defects")
 measures time in units of the total electron relaxation time τ and energies
 in units of ħ/τ.  It has five independent dimensionless numbers:
 

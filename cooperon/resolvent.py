@@ -3,7 +3,7 @@
 With ``F = f + 𝒦F``, ``(𝒦F)(t) = ∫ k(t, t') F(t') dt'`` and
 ``k(t, t') = e^{−(t−t')} Φ(2t − t')/(1 + Q)``, the resolvent obeys
 
-    r(t, s) = k(t, s) + ∫_s^t k(t, u) r(u, s) du        (EQUATIONS.md, Eqs. 26–27),
+    r(t, s) = k(t, s) + ∫_s^t k(t, u) r(u, s) du        (docs/equations.md, Eqs. 26–27),
 
 so for a fixed ``s`` the column ``t ↦ r(t, s)`` is the solution of a Volterra
 equation of the same kernel on ``[s, 0]`` with right-hand side ``k(·, s)``.

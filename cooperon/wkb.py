@@ -1,6 +1,6 @@
 """Closed-form (WKB) approximations of the paper: Eqs. (27), (31), (32), (34).
 
-Time is in units of τ, c = 1 (see ``EQUATIONS.md``).  With ϑ of Eq. (33)
+Time is in units of τ, c = 1 (see ``docs/equations.md``).  With ϑ of Eq. (33)
 (:func:`cooperon.model.theta`):
 
 * :func:`R_wkb` -- the WKB resolvent of Eq. (31),
@@ -458,7 +458,7 @@ def F0_eq27(params: Parameters) -> float:
     Eq. (27) reads F = f + ∫ R f with the free term f = cΦ (c = 1).  At t = 0
     the first term is Φ(0) = 1 and the integral with R → R_WKB (Eq. 31) is
     Eq. (32), so this returns exactly ``1 + F0_eq32(params)``, as stated in
-    ``EQUATIONS.md`` (the paper's (32) drops the 1).  The factor 1/(1 + Q)
+    ``docs/equations.md`` (the paper's (32) drops the 1).  The factor 1/(1 + Q)
     that Eq. (24) puts on f is *not* included, following that prescription.
     By the identity of :func:`integral_exp_theta` this equals (1 + Q)∫e^ϑ.
 

@@ -115,6 +115,8 @@ def assemble(disc: Discretisation, rows: np.ndarray, ncols: int) -> tuple[np.nda
         if not any_w:
             continue
         cols = np.flatnonzero(np.any(W != 0.0, axis=0))
+        if cols.size == 0:  # the piece's intervals are empty (rounding-size slivers)
+            continue
         c0, c1 = cols[0], cols[-1] + 1
         K = _kernel_rect(piece, disc.t[rows], disc.t[c0:c1])
         nevals += K.shape[0] * K.shape[1]

@@ -135,21 +135,26 @@ def _cached(cache, fn, build):
     return ev
 
 
-def pair_evaluator(fn: Callable, what: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+def pair_evaluator(
+    fn: Callable, what: str, probe: tuple[float, float] = (0.0, 0.0)
+) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """Evaluator ``ev(t, s) -> array`` of ``fn(t[i], s[i])`` on pair arrays (cached per ``fn``)."""
-    return _cached(_PAIR_CACHE, fn, lambda: _build_pair_evaluator(fn, what))
+    return _cached(_PAIR_CACHE, fn, lambda: _build_pair_evaluator(fn, what, probe))
 
 
-def point_evaluator(fn: Callable, what: str) -> Callable[[np.ndarray], np.ndarray]:
+def point_evaluator(
+    fn: Callable, what: str, probe: float = 0.0
+) -> Callable[[np.ndarray], np.ndarray]:
     """Evaluator ``ev(u) -> array`` of ``fn(u[i])`` (cached per ``fn``)."""
-    return _cached(_POINT_CACHE, fn, lambda: _build_point_evaluator(fn, what))
+    return _cached(_POINT_CACHE, fn, lambda: _build_point_evaluator(fn, what, probe))
 
 
-def _build_pair_evaluator(fn: Callable, what: str):
+def _build_pair_evaluator(fn: Callable, what: str, probe: tuple[float, float]):
+    # the output type is learnt from one call at a point where the function is used
     jf = jit(fn)
-    value = _probe(jf, (0.0, 0.0), what)
+    value = _probe(jf, probe, what)
     if value is None:
-        value = fn(0.0, 0.0)
+        value = fn(*probe)
         dtype, shape = _out_spec(value, what)
         return _numpy_fallback(fn, 2, dtype, shape)
     dtype, shape = _out_spec(value, what)
@@ -158,11 +163,11 @@ def _build_pair_evaluator(fn: Callable, what: str):
     return _scalar_pair_loop(jf, dtype)
 
 
-def _build_point_evaluator(fn: Callable, what: str):
+def _build_point_evaluator(fn: Callable, what: str, probe: float):
     jf = jit(fn)
-    value = _probe(jf, (0.0,), what)
+    value = _probe(jf, (probe,), what)
     if value is None:
-        value = fn(0.0)
+        value = fn(probe)
         dtype, shape = _out_spec(value, what)
         return _numpy_fallback(fn, 1, dtype, shape)
     dtype, shape = _out_spec(value, what)

@@ -112,16 +112,22 @@ def solve_volterra(
         except HistoryError as exc:
             return _failed(t, fvals, method, order, str(exc), stats)
         stats.update(hs)
+        if np.iscomplexobj(H) and np.any(H.imag != 0):
+            dtype = np.complex128  # a complex history makes the problem complex
         H = H.astype(np.result_type(H, dtype), copy=False)
-    r = fvals + H
+        if np.dtype(dtype).kind != "c":
+            H = H.real
+    r = (fvals + H).astype(dtype, copy=False)
 
-    fast = _fast_path(kernel, t, nonlinearity, vshape, path, error_estimate) if uniform else None
+    fast = _fast_path(kernel, t, nonlinearity, vshape, path) if uniform else None
     if not uniform and path == "fast":
         raise ValueError("path='fast' needs a uniform grid t")
     stats["path"] = fast or ("direct" if uniform and not isinstance(kernel, Damped) else "cells")
 
     def run(tt, rr):
-        if fast == "expsum":
+        if fast == "expsum" and (
+            not isinstance(kernel, Piecewise) or _expsum.breakpoints_on_grid(kernel, tt) is not None
+        ):
             return _expsum.solve(kernel, tt, rr, order, dtype)
         if fast == "convolution":
             return _convolution.solve(kernel, tt, rr, order, dtype)
@@ -282,6 +288,16 @@ def _shape_and_dtype(kernel: Kernel, t, fvals):
     k0 = np.asarray(kernel.evaluate(t[:1], t[:1]))[0]
     if not np.all(np.isfinite(k0)):
         raise ValueError(f"kernel returned NaN or inf at t=s={t[0]:.6g}")
+    # a Piecewise kernel may be real on one side and complex on another: ask every piece
+    # (the pieces' smooth extensions may overflow at (t0, t0); only their type matters)
+    for p in kernel.pieces:
+        if isinstance(p, ExpSum):
+            is_c = p.is_complex
+        else:
+            with np.errstate(all="ignore"):
+                is_c = np.iscomplexobj(p.evaluate(t[:1], t[:1]))
+        if is_c:
+            k0 = k0.astype(complex)
     vshape = fvals.shape[1:]
     if k0.ndim == 0 and vshape:
         raise ValueError(
@@ -297,9 +313,7 @@ def _shape_and_dtype(kernel: Kernel, t, fvals):
     return vshape, (np.complex128 if complex_ else np.float64)
 
 
-def _fast_path(
-    kernel: Kernel, t, nonlinearity, vshape, path: str, coarse: bool = True
-) -> str | None:
+def _fast_path(kernel: Kernel, t, nonlinearity, vshape, path: str) -> str | None:
     """Name of the fast path to use, or None for the direct path."""
     if path == "direct":
         return None
@@ -309,8 +323,8 @@ def _fast_path(
         beta = kernel.breakpoint_values(t)
         ok = bool(np.all(np.diff(beta, axis=1) >= -1e-12 * (1 + np.abs(beta[:, 1:]))))
         ok = ok and _expsum.breakpoints_on_grid(kernel, t) is not None
-        if coarse:  # the Richardson solve on t[::2] needs them on its grid too
-            ok = ok and _expsum.breakpoints_on_grid(kernel, t[::2]) is not None
+        # (the Richardson solve on t[::2] falls back to the direct path by itself when the
+        # breakpoints miss its grid)
     name = "expsum" if ok else None
     if isinstance(kernel, Convolution) and nonlinearity is None and not vshape:
         name = "convolution"

@@ -181,7 +181,7 @@ def _integrate(hist: History, kernel: Kernel, t, vshape, dtype, G):
         )
     if not np.all(np.isfinite(H)):
         raise HistoryError("history integral is NaN or inf (check History.y and the kernel)")
-    if np.dtype(dtype).kind != "c" and np.iscomplexobj(H):
+    if np.iscomplexobj(H) and not np.any(H.imag != 0):
         H = H.real
     return H, err, {"history_kernel_evaluations": state["evals"]}
 

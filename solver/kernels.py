@@ -89,7 +89,10 @@ class General(Kernel):
 
     def evaluate(self, t, s):
         if self._eval is None:
-            self._eval = _jit.pair_evaluator(self.k, "kernel")
+            t = np.ascontiguousarray(t, float)
+            s = np.ascontiguousarray(s, float)
+            probe = (float(t.flat[0]), float(s.flat[0])) if t.size else (0.0, 0.0)
+            self._eval = _jit.pair_evaluator(self.k, "kernel", probe)
         return self._eval(np.ascontiguousarray(t, float), np.ascontiguousarray(s, float))
 
 
@@ -111,7 +114,8 @@ class Convolution(Kernel):
     def evaluate_lag(self, u: np.ndarray) -> np.ndarray:
         """Values ``k(u)`` on an array of lags."""
         if self._eval is None:
-            self._eval = _jit.point_evaluator(self.k, "kernel")
+            u = np.ascontiguousarray(u, float)
+            self._eval = _jit.point_evaluator(self.k, "kernel", float(u.flat[0]) if u.size else 0.0)
         return self._eval(np.ascontiguousarray(u, float))
 
     def evaluate(self, t, s):

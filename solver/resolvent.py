@@ -92,9 +92,23 @@ def resolvent(kernel: Kernel | Callable, t: np.ndarray, *, method: str = "auto")
         refine = 1 if sub.size >= 2 * order else int(np.ceil((2 * order - 1) / (sub.size - 1)))
         fine = np.linspace(sub[0], sub[-1], (sub.size - 1) * refine + 1)
         kfine = kcol if refine == 1 else kernel.evaluate(fine, np.full(fine.size, t[j]))
-        res = solve_volterra(kernel, kfine, fine, method=method, error_estimate=False)
-        res.raise_for_status()
-        if np.iscomplexobj(res.y) and not np.iscomplexobj(R):
+        if kfine.ndim == 1:
+            res = solve_volterra(kernel, kfine, fine, method=method, error_estimate=False)
+            res.raise_for_status()
+            col = res.y
+        else:
+            # a system: the column R(., t_j) is a (d, d) matrix function; each of its
+            # columns solves the vector equation with the matching column of K(., t_j)
+            col = np.empty(kfine.shape, dtype=np.result_type(kfine, float))
+            for c in range(kfine.shape[2]):
+                res = solve_volterra(
+                    kernel, kfine[:, :, c], fine, method=method, error_estimate=False
+                )
+                res.raise_for_status()
+                if np.iscomplexobj(res.y) and not np.iscomplexobj(col):
+                    col = col.astype(complex)
+                col[:, :, c] = res.y
+        if np.iscomplexobj(col) and not np.iscomplexobj(R):
             R = R.astype(complex)
-        R[j:, j] = res.y[::refine]
+        R[j:, j] = col[::refine]
     return Resolvent(t, R, method, order)

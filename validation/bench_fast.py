@@ -267,7 +267,7 @@ def section_overflow(N: int) -> None:
             f"finite={bool(np.all(np.isfinite(res.y)))}, max |y - cos t| = {err:.2e} "
             f"(h = {t[1] - t[0]:.1e})"
         )
-    # the simple case of the brief: K = a e^{-(t-s)}, f = 1 => y = (1 - a e^{-(1-a)t}) / (1 - a)
+    # the simplest case: K = a e^{-(t-s)}, f = 1 => y = (1 - a e^{-(1-a)t}) / (1 - a)
     a = 0.5
     k1 = kernels.ExpSum(np.array([a]), np.array([0.0]), np.array([1.0]))
     t0 = time.perf_counter()

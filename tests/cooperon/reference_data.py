@@ -5,7 +5,7 @@ logic:
 
 * :func:`phi_ref`, :func:`kernel_ref` -- Φ of Eq. (25) and the kernel
   K(t, s) = e^{−(t−s)} Φ(2t − s)/(1 + Q) of Eq. (24), written out again from
-  ``EQUATIONS.md`` (not taken from :mod:`cooperon.model`).
+  ``docs/equations.md`` (not taken from :mod:`cooperon.model`).
 * :func:`zero_history_solve` -- Eq. (24) solved by :func:`solver.solve_volterra`
   on [−T_long, 0] with **zero** history (F = 0 before −T_long), on a fixed
   grid. The start-up transient dies out like the resolvent, so for T_long much
@@ -33,7 +33,7 @@ from solver import solve_volterra
 
 P = Parameters
 
-#: Points across the valid region for the error-estimate test (item 4 of the brief):
+#: Points across the valid region for the error-estimate test :
 #: small and large λ (r₃ from 1e-3 to 0.9), small and large ε and g (0.01 … 30),
 #: mixed channels, Q from 1e-4 to 1, and 2g = 1 (the r₃ transient decays like the kernel's
 #: memory e^{−(t−t')}: a double pole, the far-past deviation goes like T e^{−T}).

@@ -34,7 +34,7 @@ def test_compare_prints_table_and_writes_file(tmp_path, capsys):
     ):
         assert label in out, label
     assert "tau_over_tau3=0.1" in out
-    assert "-8.6" in out  # (32) is 8.6 % low (EQUATIONS.md quick check)
+    assert "-8.6" in out  # (32) is 8.6 % low (docs/equations.md quick check)
     assert "-0.14" in out  # (27) is 0.147 % low
     assert f"wrote {out_file}" in out
     assert out_file.exists()

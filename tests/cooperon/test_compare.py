@@ -1,6 +1,6 @@
 """Tests of :func:`cooperon.compare`: closed forms (27), (32) against the direct solution.
 
-* the quick check of EQUATIONS.md (Q = 0.02, r₃ = g = 0.1, r₁ = 0: (32) is
+* the quick check of docs/equations.md (Q = 0.02, r₃ = g = 0.1, r₁ = 0: (32) is
   8.6 % low, (32) + 1 is 0.15 % low);
 * the WKB limit λ_max, Q, g, ε → 0, where (27) must converge to the direct
   solution;

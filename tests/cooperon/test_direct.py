@@ -1,6 +1,6 @@
 """Tests of :func:`cooperon.solve_direct` (Eq. (24) solved directly).
 
-1. exact limits: Φ ≡ 1 ⇒ F(t) = 1/Q for all t (EQUATIONS.md);
+1. exact limits: Φ ≡ 1 ⇒ F(t) = 1/Q for all t (docs/equations.md);
 2. the O(N) running-sum path against the general O(N²) path;
 3. the error estimate against references that share none of
    ``cooperon.direct``'s history/truncation machinery (zero-history long-T
@@ -265,3 +265,22 @@ def test_invalid_h_or_T(kw, name):
 def test_params_must_be_parameters():
     with pytest.raises(TypeError, match="Parameters"):
         solve_direct({"Dq2_tau": 0.1})
+
+
+def test_method_is_validated():
+    p = Parameters(tau_over_tau3=0.1, gamma_tau=0.1, Dq2_tau=0.02)
+    with pytest.raises(ValueError, match="method"):
+        solve_direct(p, method="gregory10")
+    a = solve_direct(p, rtol=1e-6, method="auto")
+    b = solve_direct(p, rtol=1e-6, method="gregory6")
+    assert a.F0 == b.F0
+
+
+def test_ill_conditioned_point_is_not_called_converged():
+    # Q = 0 and r3 = 1e-9: F(0) ~ 1e9 and the rounding of the kernel mass (~1e-16) becomes a
+    # relative error ~1e-16/1e-9 = 1e-7 in F(0); rtol = 1e-8 cannot be honestly reached
+    p = Parameters(tau_over_tau3=1e-9, gamma_tau=0.1)
+    sol = solve_direct(p, rtol=1e-8)
+    assert not sol.converged
+    assert sol.relative_error_estimate > 1e-8
+    assert "not reached" in sol.message

@@ -173,7 +173,7 @@ def test_periodic_harmonic_balance_equals_zero_history_solve(name):
 # --------------------------------------------------------------------------
 
 GENERAL_CASES = {
-    "r3=0.1,g=0.1,Q=0.02 (EQUATIONS.md quick check)": P(
+    "r3=0.1,g=0.1,Q=0.02 (docs/equations.md quick check)": P(
         tau_over_tau3=0.1, gamma_tau=0.1, Dq2_tau=0.02
     ),
     "r1=0.2,eps=0.7,r3=0.3,g=2,Q=1e-3 (g>1/2)": P(

@@ -119,7 +119,7 @@ def test_F0_eq32_against_exact_series(name):
 
 
 def test_F0_eq32_documented_example():
-    """EQUATIONS.md: Q = 0.02, r₃ = g = 0.1, r₁ = 0 (reference value from the series)."""
+    """docs/equations.md: Q = 0.02, r₃ = g = 0.1, r₁ = 0 (reference value from the series)."""
     p = params("Q-r3-doc-example")
     assert F0_eq32(p) == pytest.approx(10.746470110902429, rel=1e-13)
     assert F0_eq27(p) == pytest.approx(11.746470110902429, rel=1e-13)

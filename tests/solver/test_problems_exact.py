@@ -132,7 +132,7 @@ def test_catalogue_entry_well_formed(name):
 
 
 def test_catalogue_coverage():
-    """The catalogue covers every class of problem the brief asks for."""
+    """The catalogue covers every class of problem the solver supports."""
     tags = [p.tags for p in PROBLEMS.values()]
     assert len(PROBLEMS) >= 12
     for needed in (
