@@ -171,6 +171,18 @@ def block_rows(disc: Discretisation) -> int:
     return int(max(8, min(512, _BLOCK_ENTRIES // max(disc.n * d2, 1))))
 
 
+def _row_blocks(disc: Discretisation, stats: dict):
+    """Yield ``(n0, n1, A, c0)``: the weighted kernel rows after the starting block, in blocks."""
+    B = block_rows(disc)
+    for n0 in range(disc.nstart + 1, disc.n, B):
+        n1 = min(n0 + B, disc.n)
+        rows = np.arange(n0, n1)
+        A, c0, ne = assemble(disc, rows, n1)
+        stats["kernel_evaluations"] += ne
+        check_finite_block(A, rows, disc)
+        yield n0, n1, A, c0
+
+
 def _start_block(disc: Discretisation, stats: dict) -> np.ndarray:
     """Weighted kernel rows ``1 .. nstart`` over the points ``0 .. nstart``."""
     rows = np.arange(1, disc.nstart + 1)
@@ -205,13 +217,7 @@ def solve_linear(disc: Discretisation, r: np.ndarray) -> tuple[np.ndarray, dict]
         bad = _core.toeplitz_rows(kv, w_end, r[ns + 1 :].copy(), y, ns + 1, N, disc.h)
         _raise_singular(bad, disc)
         return y, stats
-    B = block_rows(disc)
-    for n0 in range(ns + 1, N, B):
-        n1 = min(n0 + B, N)
-        rows = np.arange(n0, n1)
-        A, c0, ne = assemble(disc, rows, n1)
-        stats["kernel_evaluations"] += ne
-        check_finite_block(A, rows, disc)
+    for n0, n1, A, c0 in _row_blocks(disc, stats):
         rhs = r[n0:n1].copy()
         if disc.vshape:
             bad = _core.forward_system(A, rhs, y, n0, c0)
@@ -284,14 +290,8 @@ def solve_nonlinear(
     y[1 : ns + 1] = Yf.reshape(Y.shape)
     for k in range(1, ns + 1):
         g[k] = _g(G, t[k], y[k], disc)
-    B = block_rows(disc)
-    for n0 in range(ns + 1, N, B):
-        n1 = min(n0 + B, N)
-        rows = np.arange(n0, n1)
-        A, c0, ne = assemble(disc, rows, n1)
-        stats["kernel_evaluations"] += ne
-        check_finite_block(A, rows, disc)
-        for i, n in enumerate(rows):
+    for n0, n1, A, c0 in _row_blocks(disc, stats):
+        for i, n in enumerate(range(n0, n1)):
             known = r[n] + _apply(A[i : i + 1, : n - c0], g[c0:n], disc.vshape)[0]
             diag = A[i, n - c0]
 
