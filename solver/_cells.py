@@ -72,11 +72,6 @@ def window_start(rule: CellRule, n: int) -> int:
     return max(c, 0)
 
 
-def first_column(rule: CellRule, n: int) -> int:
-    c = window_start(rule, n)
-    return int(rule.sf[c]) if c < rule.sf.size else 0
-
-
 @numba.njit(cache=True, nogil=True)
 def assemble_rows(n0, n1, c0, ncols, t, mu, p, sf, wfinal, wrow, clo):
     """Weights ``W[n - n0, j - c0]`` of rows ``n0 .. n1-1`` (complex)."""
