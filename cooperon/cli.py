@@ -37,6 +37,7 @@ def _add_parameter_flags(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``cooperon`` with its ``compare`` and ``map`` subcommands."""
     parser = argparse.ArgumentParser(
         prog="cooperon",
         description=(
@@ -103,6 +104,7 @@ def _run_compare(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 on success)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "compare":

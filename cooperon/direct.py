@@ -93,6 +93,7 @@ class DirectSolution:
 
     @property
     def relative_error_estimate(self) -> float:
+        """``error_estimate / |F0|``."""
         return self.error_estimate / abs(self.F0)
 
 

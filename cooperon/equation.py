@@ -136,6 +136,7 @@ class FrozenSolution:
 
     @property
     def harmonics(self) -> np.ndarray:
+        """The harmonic numbers ``m = −M .. M``."""
         M = (self.coefficients.size - 1) // 2
         return np.arange(-M, M + 1)
 
@@ -146,6 +147,7 @@ class FrozenSolution:
 
     @property
     def value_at_zero(self) -> float:
+        """``F∞(0) = Σ_m a_m``."""
         return float(np.sum(self.coefficients).real)
 
     @property

@@ -30,6 +30,8 @@ CUT = 40.0
 
 @dataclass
 class CellRule:
+    """Precomputed product-integration weights of every cell of a mesh (see module doc)."""
+
     t: np.ndarray
     p: int
     mu: complex
@@ -39,6 +41,7 @@ class CellRule:
 
 
 def make_rule(t: np.ndarray, p: int, mu: complex) -> CellRule:
+    """Weights of the centred stencil of every cell and of the row stencils near the diagonal."""
     N = t.size
     half = p // 2
     h = np.diff(t)

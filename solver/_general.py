@@ -54,6 +54,7 @@ class Discretisation:
 def make_discretisation(
     kernel: Kernel, t: np.ndarray, order: int, vshape, dtype, *, uniform: bool = True
 ) -> Discretisation:
+    """Gregory weights with breakpoints on a uniform grid, or cell rules on a general mesh."""
     h = float(t[1] - t[0])
     if isinstance(kernel, Damped) or not uniform:
         if kernel.breakpoints:
