@@ -23,10 +23,7 @@ def breakpoints_on_grid(kernel: Kernel, t: np.ndarray) -> np.ndarray | None:
     """Breakpoint indices ``(nb, N)`` clipped to ``[0, n]``, or None if off the grid."""
     if not kernel.breakpoints:
         return np.zeros((0, t.size), dtype=np.int64)
-    h = (t[-1] - t[0]) / (t.size - 1)
-    idx = (kernel.breakpoint_values(t) - t[0]) / h
-    n = np.arange(t.size)[None, :]
-    idx = np.clip(idx, 0.0, n)
+    idx = kernel.breakpoint_indices(t)
     rounded = np.rint(idx)
     if np.max(np.abs(idx - rounded), initial=0.0) > 1e-7:
         return None

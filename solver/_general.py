@@ -66,11 +66,7 @@ def make_discretisation(
         smooth = kernel.smooth if isinstance(kernel, Damped) else kernel
         rule = _cells.make_rule(t, order, mu)
         return Discretisation(t, h, order, kernel, None, vshape, dtype, rule, smooth)
-    bp = None
-    if kernel.breakpoints:
-        beta = kernel.breakpoint_values(t)
-        idx = (beta - t[0]) / h
-        bp = np.clip(idx, 0.0, np.arange(t.size, dtype=float)[None, :])
+    bp = kernel.breakpoint_indices(t) if kernel.breakpoints else None
     return Discretisation(t, h, order, kernel, bp, vshape, dtype)
 
 

@@ -51,46 +51,15 @@ def _out_spec(value, what: str) -> tuple[type, tuple[int, ...]]:
     raise ValueError(f"{what} must return a scalar or a square (d, d) array, got shape {v.shape}")
 
 
-def _scalar_pair_loop(jf, dtype):
-    if dtype is np.complex128:
+def _pair_loop(jf, dtype, shape: tuple[int, ...]):
+    """A jitted loop filling an array of shape ``(n,) + shape`` with ``jf(t[i], s[i])``."""
 
-        @numba.njit(nogil=True)
-        def ev(t, s):
-            out = np.empty(t.size, np.complex128)
-            for i in range(t.size):
-                out[i] = jf(t[i], s[i])
-            return out
-
-    else:
-
-        @numba.njit(nogil=True)
-        def ev(t, s):
-            out = np.empty(t.size, np.float64)
-            for i in range(t.size):
-                out[i] = jf(t[i], s[i])
-            return out
-
-    return ev
-
-
-def _matrix_pair_loop(jf, dtype, d):
-    if dtype is np.complex128:
-
-        @numba.njit(nogil=True)
-        def ev(t, s):
-            out = np.empty((t.size, d, d), np.complex128)
-            for i in range(t.size):
-                out[i] = jf(t[i], s[i])
-            return out
-
-    else:
-
-        @numba.njit(nogil=True)
-        def ev(t, s):
-            out = np.empty((t.size, d, d), np.float64)
-            for i in range(t.size):
-                out[i] = jf(t[i], s[i])
-            return out
+    @numba.njit(nogil=True)
+    def ev(t, s):
+        out = np.empty((t.size,) + shape, dtype)
+        for i in range(t.size):
+            out[i] = jf(t[i], s[i])
+        return out
 
     return ev
 
@@ -158,9 +127,7 @@ def _build_pair_evaluator(fn: Callable, what: str, probe: tuple[float, float]):
         dtype, shape = _out_spec(value, what)
         return _numpy_fallback(fn, 2, dtype, shape)
     dtype, shape = _out_spec(value, what)
-    if shape:
-        return _matrix_pair_loop(jf, dtype, shape[0])
-    return _scalar_pair_loop(jf, dtype)
+    return _pair_loop(jf, dtype, shape)
 
 
 def _build_point_evaluator(fn: Callable, what: str, probe: float):
@@ -174,7 +141,7 @@ def _build_point_evaluator(fn: Callable, what: str, probe: float):
 
     # reuse the pair loops with a dummy second argument
     jtwo = numba.njit(lambda t, s: jf(t))
-    ev = _matrix_pair_loop(jtwo, dtype, shape[0]) if shape else _scalar_pair_loop(jtwo, dtype)
+    ev = _pair_loop(jtwo, dtype, shape)
 
     def ev1(u):
         return ev(u, u)

@@ -273,6 +273,16 @@ class Piecewise(Kernel):
             raise ValueError("kernel: breakpoints must be ordered beta_0(t) <= beta_1(t) <= ...")
         return out
 
+    def breakpoint_indices(self, t: np.ndarray) -> np.ndarray:
+        """Breakpoints on a uniform grid in index units, clipped to ``[0, n]`` for row ``n``.
+
+        Shape ``(len(breakpoints), len(t))``; ``(beta_i(t_n) - t_0)/h``.
+        """
+        t = np.asarray(t, float)
+        h = (t[-1] - t[0]) / (t.size - 1)
+        idx = (self.breakpoint_values(t) - t[0]) / h
+        return np.clip(idx, 0.0, np.arange(t.size, dtype=float)[None, :])
+
     def evaluate(self, t, s):
         t = np.asarray(t, float).ravel()
         s = np.asarray(s, float).ravel()
