@@ -5,29 +5,31 @@ The equation is handed to :func:`solver.solve_volterra` as data
 the breakpoint s = 2t, the right-hand side Φ/(1+Q), and the history before
 the truncation time −T given by the frozen (periodic) far-past solution F∞.
 
+The grid (:func:`cooperon.grid.doubling_mesh`) follows the scales of F, not
+τ: the memory e^{−(t−t')} is integrated exactly (exponential product
+integration), so the step only has to resolve F, which varies on the slow
+scales 1/ε, 1/g, 1/(Q + rate) except in a layer of width ~τ (and ~1/|α| of
+the fastest term of Φ) at t = 0, where the kink of Φ at s = 2t meets the
+memory. The mesh is graded towards t = 0 by octaves and is mapped into itself
+by t → 2t, so the breakpoint always falls on grid points.
+
 Error control (F(0) is what is controlled):
 
-* **discretisation** – Richardson extrapolation over three grids (h, 2h, 4h):
-  where the observed ratio of successive differences is within a factor 2 of
-  2^p the estimate is |F_h − F_2h|/(2^(p−2) − 1), otherwise |F_h − F_2h|
-  itself; the step ``h`` starts from the shortest time scale of the problem
-  (1, 1/ε if r₁ > 0, 1/(2g) if r₃ > 0) and is refined until the estimate is
-  below ``rtol |F(0)| / 2`` in the asymptotic range, or until it stops
-  falling (rounding floor).
+* **discretisation** – the solver's own tolerance driver
+  (``solve_volterra(..., rtol=...)``): the grid is refined by integer factors
+  until the three-grid Richardson estimate, trusted only in the asymptotic
+  range, is below ``rtol/2`` relative at every grid point.
 * **truncation** – with the frozen history, the error at −T is the deviation
-  F − F∞, driven by the r₃ term of Φ, which dies out like e^{−c|t|} with
-  c = min(1, 2g); its effect on F(0) is damped by the resolvent from −T to 0
-  (Eq. 33). The bound is spelled out in :func:`_log_truncation_bound`; T is
-  the smallest time ≥ 20 with it below ``rtol |F(0)| / 10``, and the reported
-  estimate is measured: the same solve from −0.75 T, extrapolated. When
-  r₃ = 0 or g = 0 the frozen solution is exact and there is no truncation
-  error.
+  F − F∞, driven by the decaying terms of Φ, which die out like e^{−c|t|}
+  with c = min(1, Re α); its effect on F(0) is damped by the resolvent from
+  −T to 0 (Eq. 33). The bound is spelled out in :func:`_log_truncation_bound`;
+  T is the smallest time ≥ 20 with it below ``rtol |F(0)| / 10``, and the
+  reported estimate is measured: the same solve from −0.75 T, extrapolated.
+  Without decaying terms (r₃ = 0 or g = 0) the frozen solution is exact and
+  there is no truncation error.
 * **conditioning** – ``eps |F(0)|/(Q + rate)``: the rounding of the kernel
-  mass amplified by the conditioning of the equation.
-
-Conditioning: F(0) ~ 1/(Q + rate), so a relative error δ in the kernel mass
-becomes ~δ/(Q + rate) in F(0); the Richardson estimate measures F(0) itself
-and so accounts for it.
+  mass amplified by the conditioning of the equation (F(0) ~ 1/(Q + rate), so
+  a relative error δ in the kernel mass becomes ~δ/(Q + rate) in F(0)).
 """
 
 from __future__ import annotations
@@ -38,16 +40,26 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from solver import METHODS, History, solve_volterra
+from solver import SolveStats, solve_volterra
+from solver.api import check_method
+from solver.mesh import refine
 
 from . import equation
-from .model import lambda_max, theta
-from .parameters import Parameters
+from .grid import doubling_mesh
+from .parameters import NoCutoffError, Parameters
+from .vertex import Vertex
 
 __all__ = ["DirectSolution", "solve_direct", "truncation_time"]
 
-_MAX_POINTS = 20_000_001
 _SAFETY = 2.0
+#: skeleton grid handed to the solver: step at t = 0 and cells per octave, in units of the
+#: fastest scale of Φ (the solver refines it at least 4x)
+_H0 = 1.0
+_CELLS = 4
+#: largest step of the skeleton, in units of the slow scales of F
+_CAP = 2.0
+#: terms of Φ below this weight at a distance no longer limit the step there
+_ALIVE = 1e-17
 
 
 @dataclass
@@ -56,27 +68,40 @@ class DirectSolution:
 
     Attributes
     ----------
-    params : Parameters
+    params : Parameters or None
+        The model parameters (None when solved for a :class:`Vertex`).
+    vertex : Vertex
+        Φ of Eq. (24) as a sum of exponentials.
+    Q : float
+        Dq²τ.
     t, F : ndarray
         The grid on ``[−T, 0]`` and F there (c = 1).
     F0 : float
         F(0).
     error_estimate : float
-        Estimated absolute error of ``F0`` (discretisation + truncation).
+        Estimated absolute error of ``F0`` (discretisation + truncation +
+        conditioning).
     discretisation_error, truncation_error : float
-        The two parts of ``error_estimate``.
-    T, h : float
-        Truncation time and step.
+        Two parts of ``error_estimate``.
+    T : float
+        Truncation time.
+    h : float
+        Smallest step of the grid (at t = 0).
     order : int
         Order of the quadrature.
-    converged : bool
-        True if ``error_estimate <= rtol |F0|``.
+    rtol : float
+        Requested relative accuracy of ``F0``.
+    status : int
+        0: ``error_estimate <= rtol |F0|``; 1: computed, but that accuracy was
+        not reached (``message`` says why); -1: the solver failed.
     message : str
-    stats : dict
-        Refinement history, solver path, timings.
+    stats : SolveStats
+        Counters of the main solve (points, refinements, path, seconds).
     """
 
-    params: Parameters
+    params: Parameters | None
+    vertex: Vertex
+    Q: float
     t: np.ndarray
     F: np.ndarray
     F0: float
@@ -87,9 +112,19 @@ class DirectSolution:
     h: float
     order: int
     rtol: float
-    converged: bool
+    status: int
     message: str
-    stats: dict = field(default_factory=dict)
+    stats: SolveStats = field(default_factory=SolveStats)
+
+    @property
+    def success(self) -> bool:
+        """``status == 0``."""
+        return self.status == 0
+
+    @property
+    def converged(self) -> bool:
+        """``status == 0`` (the requested rtol was reached)."""
+        return self.status == 0
 
     @property
     def relative_error_estimate(self) -> float:
@@ -97,83 +132,49 @@ class DirectSolution:
         return self.error_estimate / abs(self.F0)
 
 
-def _scales(params: Parameters) -> float:
-    """Shortest time scale on which F varies (units of τ)."""
-    ell = 1.0
-    if params.tau_over_tau1 > 0 and params.E_tau > 0:
-        ell = min(ell, 1.0 / params.E_tau)
-    if params.tau_over_tau3 > 0 and params.gamma_tau > 0:
-        ell = min(ell, 1.0 / (2.0 * params.gamma_tau))
-    return ell
-
-
-def _log_truncation_bound(params: Parameters, T: float, scale: float = 1.0) -> float:
+def _log_truncation_bound(v: Vertex, Q: float, T: float, scale: float = 1.0) -> float:
     """log of the truncation error bound of F(0), in units of ``scale`` (= max|F∞|).
 
     With F∞ as history, the error at −T is the deviation δ = F − F∞ there. It is
-    driven by the r₃ term of Φ, through the kernel memory e^{−(t−t')}: a forcing
-    ≤ r₃ max|F∞| [min(|t|, 1/|1−2g|) + 1] e^{−c|t|}, c = min(1, 2g) (the
-    ``min(|t|, ...)`` is the resonance 2g = 1 of the two decays), which the
-    frozen resolvent (decay rate κ = (Q + r₁ + r₃)/(1+Q)) accumulates into
-    δ ≤ forcing · (1/(c + κ) + 1). Its effect on F(0) is damped by the
+    driven by the decaying terms c_k e^{−α_k|x|} of Φ, through the kernel memory
+    e^{−(t−t')}: a forcing ≤ Σ_k |c_k| max|F∞| [min(|t|, 1/|1−Re α_k|) + 1]
+    e^{−c_k|t|}, c_k = min(1, Re α_k) (the ``min(|t|, ...)`` is the resonance
+    Re α = 1 of the two decays; for Eq. (25) the one term r₃, α = 2g), which the
+    frozen resolvent (decay rate κ = (Q + rate)/(1+Q)) accumulates into
+    δ ≤ forcing · (1/(c_k + κ) + 1). Its effect on F(0) is damped by the
     resolvent from −T to 0, bounded by exp(ϑ(−T)/(1 + Q + λ_max)) (Eq. 33; the
     WKB rate λ₁ itself over-estimates the damping when Q or λ is not small).
     A factor 2 of safety is included.
     """
-    r1, r3, g, eps = params.tau_over_tau1, params.tau_over_tau3, params.gamma_tau, params.E_tau
-    Q = params.Dq2_tau
-    if equation.is_periodic(params):
+    c, a = v.decaying
+    if c.size == 0:
         return -math.inf
-    c = min(1.0, 2.0 * g)
-    kappa = (Q + (r1 if eps > 0 else 0.0) + r3) / (1.0 + Q)
-    resonance = min(T, 1.0 / abs(1.0 - 2.0 * g)) if g != 0.5 else T
-    damping = float(theta(-T, params)) / (1.0 + Q + lambda_max(params))
-    return (
-        math.log(2.0 * r3 * scale)
-        + math.log(resonance + 1.0)
-        + math.log(1.0 / (c + kappa) + 1.0)
-        - c * T
-        + damping
-    )
-
-
-def _truncation_estimate(params, K, f, res, T, frozen, method, path, floor) -> float:
-    """Measured truncation error of F(0): the same solve from −0.75 T, extrapolated.
-
-    ``Δ = |F0(T) − F0(0.75 T)|`` is the truncation error of the shorter run;
-    the error of the longer one is ``Δ q/(1 − q)`` with ``q`` the damping over
-    the extra 0.25 T, taken from the decay rate of the bound
-    (:func:`_log_truncation_bound`), which is a lower bound on the true rate.
-    """
-    if equation.is_periodic(params):
-        return 0.0
-    t = res.t
-    k = (t.size - 1) // 4
-    t2 = t[k:]
-    T2 = -float(t2[0])
-    y2 = solve_volterra(
-        K,
-        f,
-        t2,
-        method=method,
-        history=equation.history(params, T2, frozen),
-        path=path,
-        error_estimate=False,
-    ).y[-1]
-    delta = abs(res.y[-1] - y2)
-    log_q = _log_truncation_bound(params, T) - _log_truncation_bound(params, T2)
-    q = min(math.exp(log_q), 0.99)
-    return _SAFETY * max(delta, floor) * q / (1.0 - q)
+    kappa = (Q + v.dephasing) / (1.0 + Q)
+    ck = np.minimum(1.0, a.real)
+    gap = np.abs(1.0 - a.real)
+    res = np.where(gap > 0, np.minimum(T, 1.0 / np.where(gap > 0, gap, 1.0)), T)
+    terms = np.abs(c) * (res + 1.0) * (1.0 / (ck + kappa) + 1.0) * np.exp(-ck * T)
+    damping = float(v.theta(-T, Q)) / (1.0 + Q + v.lambda_bound)
+    total = float(np.sum(terms))
+    if total <= 0.0:
+        return -math.inf
+    return math.log(2.0 * scale * total) + damping
 
 
 def truncation_time(
-    params: Parameters, rtol: float, scale: float = 1.0, T_max: float = 1e8
+    params: Parameters | Vertex,
+    rtol: float,
+    scale: float = 1.0,
+    T_max: float = 1e10,
+    *,
+    Q: float | None = None,
 ) -> float:
     """Smallest T ≥ 20 with truncation bound ≤ rtol/10 (relative; ``scale`` = max|F∞|/|F(0)|)."""
+    v, Q = equation.model(params, Q)
     target = math.log(rtol / 10.0)
 
     def bound(T):
-        return _log_truncation_bound(params, T, scale)
+        return _log_truncation_bound(v, Q, T, scale)
 
     if bound(20.0) <= target:
         return 20.0
@@ -195,33 +196,72 @@ def truncation_time(
     return hi
 
 
+def _step_cap(v: Vertex, rate: float):
+    """Largest skeleton step at distance d from t = 0: the slow scales still alive there."""
+    a = np.abs(v.alpha)
+    slow = 1.0 / rate
+
+    def cap(d: float) -> float:
+        live = v.alive(d, _ALIVE) & (a > 0)
+        scale = min(slow, float(np.min(1.0 / a[live]))) if np.any(live) else slow
+        return _CAP * scale
+
+    return cap
+
+
+def _skeleton(v: Vertex, rate: float, T: float) -> np.ndarray:
+    """The grid handed to the solver (it refines it at least 4x)."""
+    fast = min(1.0, v.shortest_scale())
+    return doubling_mesh(T, _H0 * fast, _CELLS, _step_cap(v, rate))
+
+
+def _pointwise_rtol(v: Vertex, Q: float, t: np.ndarray, rtol: float) -> np.ndarray:
+    """Tolerance of F(t) that keeps its effect on F(0) below ``rtol`` (relative).
+
+    An error at time t reaches F(0) through the resolvent, damped by at least
+    exp(ϑ(t)/(1 + Q + λ_max)) (the bound of :func:`_log_truncation_bound`), so
+    F far in the past needs less accuracy than F(0); at t = 0 the tolerance is
+    ``rtol`` itself.
+    """
+    damp = -v.theta(t, Q) / (1.0 + Q + v.lambda_bound)
+    return np.minimum(rtol * np.exp(np.minimum(damp, 50.0)), 0.1)
+
+
 def solve_direct(
-    params: Parameters,
+    params: Parameters | Vertex,
     rtol: float = 1e-8,
     *,
+    Q: float | None = None,
     method: str = "gregory6",
     path: str = "auto",
     h: float | None = None,
     T: float | None = None,
-    max_refinements: int = 6,
+    max_points: int = 20_000_001,
 ) -> DirectSolution:
     """Solve Eq. (24) for F(t), t ≤ 0, and return F(0) with an honest error estimate.
 
     Parameters
     ----------
     params
-        The model parameters (validated).
+        The model parameters (validated), or Φ as a :class:`~cooperon.vertex.Vertex`
+        (then ``Q`` is required).
     rtol
-        Requested relative accuracy of F(0), in (1e-13, 0.1].
+        Requested relative accuracy of F(0), in [1e-13, 0.1].
+    Q
+        Dq²τ, with a Vertex only.
     method
         Quadrature of :func:`solver.solve_volterra` (``"gregory6"`` default).
     path
-        ``"auto"`` (the O(N) running-sum path) or ``"direct"`` (the general
-        O(N²) path; for checks only).
-    h, T
-        Fix the step or the truncation time instead of choosing them.
-    max_refinements
-        How many times the step may be refined.
+        ``"auto"`` (the O(N) running-sum path on a graded grid) or
+        ``"direct"`` (the general O(N²) path on a uniform grid; for checks).
+    h
+        Use a uniform grid with this step and no refinement (the error
+        estimate is then Richardson on every other point); default: a graded
+        grid refined until ``rtol`` is reached.
+    T
+        Fix the truncation time instead of choosing it.
+    max_points
+        Largest grid the refinement may use.
 
     Returns
     -------
@@ -232,128 +272,162 @@ def solve_direct(
     NoCutoffError
         If nothing cuts off the divergence (F(0) = ∞).
     ValueError
-        For an invalid ``rtol``, ``h`` or ``T``.
+        For an invalid ``rtol``, ``h``, ``T`` or ``method``.
     """
     start = time.perf_counter()
-    if not isinstance(params, Parameters):
-        raise TypeError("params must be a cooperon.Parameters")
-    params.require_cutoff()
+    if not isinstance(params, (Parameters, Vertex)):
+        raise TypeError("params must be a cooperon.Parameters (or a cooperon.vertex.Vertex)")
+    if isinstance(params, Parameters):
+        params.require_cutoff()
+    v, Q = equation.model(params, Q)
+    rate = Q + v.dephasing
+    if not rate > 0:
+        raise NoCutoffError(
+            "F(0) = infinity: nothing cuts off the 2D divergence (Q = 0 and Φ → 1 in the past)"
+        )
     if not (1e-13 <= rtol <= 0.1):
         raise ValueError(f"rtol must be in [1e-13, 0.1], got {rtol!r}")
     if h is not None and not (0 < h < 10):
         raise ValueError(f"h must be in (0, 10), got {h!r}")
     if T is not None and not (T > 0 and math.isfinite(T)):
         raise ValueError(f"T must be positive and finite, got {T!r}")
+    method, order = check_method(method)
 
-    if method == "auto":
-        method = "gregory6"
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {['auto', *METHODS]}, got {method!r}")
-    order = METHODS[method]
-    frozen = equation.frozen_solution(params)
-    # max|F∞| over the typical size of F(0): F∞(0) (F(0) differs from it by O(r3) terms)
+    frozen = equation.frozen_solution(v, Q=Q)
+    # max|F∞| over the typical size of F(0): F∞(0) (F(0) differs from it by the decaying terms)
     scale = frozen.bound / max(abs(frozen.value_at_zero), 1e-300)
+    periodic = equation.is_periodic(v, Q)
     if T is None:
-        T = truncation_time(params, rtol, scale)
-        if not equation.is_periodic(params):
+        T = truncation_time(v, rtol, scale, Q=Q)
+        if not periodic:
             # the history term has a kink at t = -T/2 (where s = 2t crosses -T) of relative
-            # size ~ r3 max|F∞| e^{-T/2}; keep it below rtol/100 so that the interpolation
-            # across it cannot spoil the order
-            kink = 2.0 * math.log(100.0 * params.tau_over_tau3 * scale / rtol)
-            T = max(T, kink)
-    K = equation.kernel(params)
-    f = equation.rhs(params)
-    hist = equation.history(params, T, frozen)
-    ell = _scales(params)
-    step = h if h is not None else ell * min(0.1, 2.0 * rtol ** (1.0 / order))
-    stats: dict = {"refinements": []}
-    res = None
-    est, floor = math.inf, 0.0
-    prev_est = math.inf
-    ratio_theory = 2.0**order
-    for _attempt in range(max_refinements + 1):
-        n_q = max(int(math.ceil(T / (4 * step))), order)
-        N = 4 * n_q + 1  # so that t[::2] and t[::4] also end at 0 (breakpoints on their grids)
-        if N > _MAX_POINTS:
-            break
-        t = np.linspace(-T, 0.0, N)
-        # the history term and f on the finest grid, reused by the coarser ones
-        Hs = hist.contribution(t)
-        fs = f(t)
-
-        def on(stride, fs=fs, Hs=Hs, t=t):
-            return solve_volterra(
-                K,
-                fs[::stride],
-                t[::stride],
-                method=method,
-                history=History(contribution=Hs[::stride]),
-                path=path,
-                error_estimate=False,
-            )
-
-        res = on(1)
-        if not res.success:
-            break
-        y2, y4 = on(2).y[-1], on(4).y[-1]
-        d1, d2 = abs(res.y[-1] - y2), abs(y2 - y4)
-        # Richardson: in the asymptotic range (observed ratio d2/d1 within a factor 2 of the
-        # theoretical 2^p) the error of y_h is |y_h - y_2h|/(2^p - 1); near the end of the
-        # pre-asymptotic range the next reduction can be several times smaller than the last
-        # one, so the estimate assumes only 2^(p-2). Outside that range (pre-asymptotic, or the
-        # erratic convergence of oscillatory solutions) |y_h - y_2h| itself.
-        rho = d2 / d1 if d1 > 0 else math.inf
-        floor = 10 * np.finfo(float).eps * math.sqrt(N) * float(np.max(np.abs(res.y)))
-        asymptotic = 0.5 * ratio_theory <= rho <= 2.0 * ratio_theory
-        est = d1 / (max(ratio_theory / 4.0, 2.0) - 1.0) if asymptotic else d1
-        est = max(est, floor)
-        stats["refinements"].append(
-            {"h": t[1] - t[0], "N": N, "F0": float(res.y[-1]), "est": est, "ratio": rho}
+            # size ~ Σ|c_decaying| max|F∞| e^{-c T/2}; keep it below rtol/100 so that the
+            # interpolation across it cannot spoil the order
+            c, a = v.decaying
+            cmin = float(min(1.0, np.min(a.real)))
+            weight = float(np.sum(np.abs(c)))
+            T = max(T, 2.0 * math.log(100.0 * weight * scale / rtol) / cmin)
+    K = equation.kernel(v, Q)
+    f = equation.rhs(v, Q)
+    if h is not None:
+        n_q = max(int(math.ceil(T / (4 * h))), order)
+        t = np.linspace(-T, 0.0, 4 * n_q + 1)
+        res = solve_volterra(
+            K, f, t, method=method, history=equation.history(v, T, frozen, Q=Q), path=path
         )
-        target = 0.5 * rtol * abs(res.y[-1])
-        rounding = d1 <= 100 * floor
-        if h is not None or (est <= target and (asymptotic or rounding)):
-            break
-        if rounding and est > 0.5 * prev_est:
-            break  # the estimate no longer falls: rounding floor reached
-        prev_est = est
-        if asymptotic:
-            step = (t[1] - t[0]) * min(0.7, 0.9 * (target / est) ** (1.0 / order))
-        else:
-            step = 0.5 * (t[1] - t[0])  # not yet in the asymptotic range: halve the step
-    if res is None:
-        raise ArithmeticError(f"the grid needed exceeds {_MAX_POINTS} points")
-    F0 = float(res.y[-1])
-    disc = est
-    trunc = _truncation_estimate(params, K, f, res, T, frozen, method, path, floor)
-    # conditioning: the kernel mass 1 - (Q + rate)/(1+Q) is formed from numbers of size 1, so
-    # its rounding error (~eps) becomes a relative error ~eps/(Q + rate) in F(0)
-    cond = np.finfo(float).eps * abs(F0) / params.dephasing_rate
-    total = disc + trunc + cond
-    converged = bool(res.success and total <= rtol * abs(F0))
-    if converged:
-        message = "converged"
-    elif not res.success:
-        message = f"solver failed: {res.message}"
+        fine = t
     else:
+        if path == "direct":
+            # the general O(N^2) path: a uniform grid at the fastest scale, refined
+            step = 0.4 * min(1.0, v.shortest_scale())
+            t = np.linspace(-T, 0.0, 4 * max(int(math.ceil(T / (4 * step))), order) + 1)
+        else:
+            t = _skeleton(v, rate, T)
+        res = solve_volterra(
+            K,
+            f,
+            t,
+            method=method,
+            history=equation.history(v, -float(t[0]), frozen, Q=Q),
+            path=path,
+            rtol=_pointwise_rtol(v, Q, t, 0.5 * rtol),
+            max_points=max_points,
+            first_refinement=4,
+        )
+        fine = refine(t, res.stats.refinement_factor)
+    T = -float(t[0])
+    if res.status < 0:
+        return _failed(params, v, Q, t, T, order, rtol, res)
+    F0 = float(res.y[-1])
+    disc = float(res.error_estimate[-1])
+    trunc = 0.0
+    if not periodic:
+        trunc = _truncation_estimate(v, Q, K, f, res, fine, frozen, method, path)
+    cond = np.finfo(float).eps * abs(F0) / rate
+    total = disc + trunc + cond
+    if total <= rtol * abs(F0):
+        status, message = 0, "converged"
+    else:
+        status = 1
+        why = res.message if res.status != 0 else "truncation or conditioning"
         message = (
             f"requested rtol={rtol:g} not reached: estimated relative error "
-            f"{total / abs(F0):.2g} (grid limit or max_refinements)"
+            f"{total / abs(F0):.2g} ({why})"
         )
-    stats.update(path=res.stats.get("path"), seconds=time.perf_counter() - start, N=res.t.size)
+    res.stats.seconds = time.perf_counter() - start
     return DirectSolution(
-        params=params,
+        params=params if isinstance(params, Parameters) else None,
+        vertex=v,
+        Q=Q,
         t=res.t,
         F=res.y,
         F0=F0,
         error_estimate=total,
         discretisation_error=disc,
         truncation_error=trunc,
-        T=float(T),
-        h=float(res.t[1] - res.t[0]),
+        T=T,
+        h=float(fine[-1] - fine[-2]),
         order=res.order,
         rtol=rtol,
-        converged=converged,
+        status=status,
         message=message,
-        stats=stats,
+        stats=res.stats,
     )
+
+
+def _failed(params, v, Q, t, T, order, rtol, res) -> DirectSolution:
+    return DirectSolution(
+        params=params if isinstance(params, Parameters) else None,
+        vertex=v,
+        Q=Q,
+        t=res.t,
+        F=res.y,
+        F0=math.nan,
+        error_estimate=math.nan,
+        discretisation_error=math.nan,
+        truncation_error=math.nan,
+        T=T,
+        h=float(t[-1] - t[-2]),
+        order=order,
+        rtol=rtol,
+        status=-1,
+        message=f"solver failed: {res.message}",
+        stats=res.stats,
+    )
+
+
+def _truncation_estimate(v, Q, K, f, res, fine, frozen, method, path) -> float:
+    """Measured truncation error of F(0): the same solve from −0.75 T, extrapolated.
+
+    Both solves run on the same (finest) grid, so their discretisation errors
+    mostly cancel in ``Δ = |F0(T) − F0(0.75 T)|``, the truncation error of the
+    shorter run (on coarser grids they do not: where the damping over T is weak
+    the error made near the start reaches F(0) almost undamped); the error of
+    the longer one is ``Δ q/(1 − q)`` with ``q`` the damping over the extra
+    0.25 T, taken from the decay rate of the bound
+    (:func:`_log_truncation_bound`), which is a lower bound on the true rate.
+    """
+    grid = fine
+    T = -float(grid[0])
+    k = int(np.searchsorted(grid, -0.75 * T))
+    k = min(k, grid.size - 2 * res.order - 1)
+    if k <= 0:
+        return 0.0
+    T2 = -float(grid[k])
+
+    def F0(tt, TT):
+        return solve_volterra(
+            K,
+            f,
+            tt,
+            method=method,
+            history=equation.history(v, TT, frozen, Q=Q),
+            path=path,
+            error_estimate=False,
+        ).y[-1]
+
+    delta = abs(float(res.y[-1]) - F0(grid[k:], T2))
+    log_q = _log_truncation_bound(v, Q, T) - _log_truncation_bound(v, Q, T2)
+    q = min(math.exp(log_q), 0.99)
+    eps_floor = 10 * np.finfo(float).eps * math.sqrt(grid.size) * abs(res.y[-1])
+    return _SAFETY * max(delta, eps_floor) * q / (1.0 - q)

@@ -6,17 +6,23 @@ Eq. (24) with c = 1,
 
 is the Volterra equation ``F = f + ∫ K F`` with ``f = Φ/(1+Q)`` and
 
-    K(t, s) = e^{−(t−s)} Φ(2t − s) / (1 + Q),    Φ(x) = rₑ + r₁ cos(εx) + r₃ e^{−2g|x|}  (25).
+    K(t, s) = e^{−(t−s)} Φ(2t − s) / (1 + Q),
 
-Every term of ``K`` is an exponential ``exp(λ t − μ (t − s))``:
+with Φ a sum of exponentials in |x| (:class:`~cooperon.vertex.Vertex`): Eq. (25),
+Φ(x) = rₑ + r₁ cos(εx) + r₃ e^{−2g|x|}, or an ensemble average. Every term
+c e^{−α|x|} of Φ gives exponentials ``exp(λ t − μ (t − s))`` of ``K``:
 
-* ``rₑ``: λ = 0, μ = 1;
-* ``r₁ cos(ε(2t − s))``: ½ r₁ with λ = ±iε, μ = 1 ∓ iε (a conjugate pair);
-* ``r₃ e^{−2g|2t − s|}``: for s < 2t, λ = −2g, μ = 1 + 2g; for s > 2t,
-  λ = 2g, μ = 1 − 2g (the kink of |·| at s = 2t is the kernel's breakpoint).
+* for s < 2t: c with λ = −α, μ = 1 + α;  for s > 2t: c with λ = α, μ = 1 − α.
 
-In the far past the r₃ term of Φ dies out and Eq. (24) tends to the *frozen*
-equation with Φ∞(x) = rₑ + r₁ cos(εx) (plus r₃ if g = 0), whose bounded
+For Eq. (25): ``rₑ`` has λ = 0, μ = 1 on both sides; ``r₁ cos(ε(2t − s))``
+gives ½ r₁ with λ = ±iε, μ = 1 ∓ iε (a conjugate pair, the same on both
+sides); ``r₃ e^{−2g|2t − s|}`` gives λ = −2g, μ = 1 + 2g for s < 2t and
+λ = 2g, μ = 1 − 2g for s > 2t (the kink of |·| at s = 2t is the kernel's
+breakpoint).
+
+In the far past the decaying terms of Φ die out and Eq. (24) tends to the
+*frozen* equation with Φ∞(x) = φ₀ + r₁ cos(εx) (for Eq. 25: φ₀ = rₑ, plus r₃
+if g = 0, plus r₁ if ε = 0), whose bounded
 solution is periodic, F∞(t) = Σ_m a_m e^{imεt}; its Fourier coefficients
 solve a banded linear system (harmonic balance, derived in
 :func:`frozen_coefficients`). F∞ serves as the history before the truncation
@@ -36,6 +42,7 @@ from solver.kernels import ExpSum, Piecewise
 
 from . import _history_core
 from .parameters import Parameters
+from .vertex import Vertex
 
 __all__ = [
     "kernel",
@@ -45,29 +52,44 @@ __all__ = [
     "frozen_coefficients",
     "history",
     "is_periodic",
+    "model",
 ]
 
 
-def _terms(params: Parameters) -> tuple[list, list]:
-    """(weight, λ, μ) of the terms of K·(1+Q) left and right of s = 2t."""
-    r1, r3 = params.tau_over_tau1, params.tau_over_tau3
-    eps, g = params.E_tau, params.gamma_tau
-    common = []
-    re = params.tau_over_taue
-    if r1 > 0 and eps == 0:
-        re += r1
-    if r3 > 0 and g == 0:
-        re += r3
-    if re > 0:
-        common.append((re, 0.0, 1.0))
-    if r1 > 0 and eps > 0:
-        common.append((0.5 * r1, 1j * eps, 1.0 - 1j * eps))
-        common.append((0.5 * r1, -1j * eps, 1.0 + 1j * eps))
-    left, right = list(common), list(common)
-    if r3 > 0 and g > 0:
-        left.append((r3, -2.0 * g, 1.0 + 2.0 * g))
-        right.append((r3, 2.0 * g, 1.0 - 2.0 * g))
-    return left, right
+def model(params: Parameters | Vertex, Q: float | None = None) -> tuple[Vertex, float]:
+    """``(Φ, Q)`` of Eq. (24) from :class:`Parameters` (Eq. 25) or a :class:`Vertex` and ``Q``."""
+    if isinstance(params, Parameters):
+        if Q is not None and Q != params.Dq2_tau:
+            raise ValueError("Q: give it only with a Vertex (Parameters carry Dq2_tau)")
+        return Vertex.from_parameters(params), params.Dq2_tau
+    if isinstance(params, Vertex):
+        if Q is None or not (math.isfinite(Q) and Q >= 0):
+            raise ValueError(f"Q = Dq²τ must be a finite number >= 0 with a Vertex, got {Q!r}")
+        return params, float(Q)
+    raise TypeError(f"params must be cooperon.Parameters or a Vertex, got {type(params).__name__}")
+
+
+def _terms(params: Parameters | Vertex, Q: float | None = None) -> tuple[list, list]:
+    """(weight, λ, μ) of the terms of K·(1+Q) left and right of s = 2t.
+
+    A term c e^{−α|x|} of Φ, x = 2t − s, gives c exp(−αt − (1+α)(t−s)) for
+    s < 2t and c exp(αt − (1−α)(t−s)) for s > 2t.
+    """
+    v, _ = model(params, Q)
+    left = [(c, -a, 1.0 + a) for c, a in zip(v.c, v.alpha, strict=True)]
+    right = [(c, a, 1.0 - a) for c, a in zip(v.c, v.alpha, strict=True)]
+    return _canonical(left), _canonical(right)
+
+
+def _canonical(terms: list) -> list:
+    """Terms as Python numbers (real where they are real), in a fixed order."""
+
+    def num(x):
+        x = complex(x)
+        return x.real if x.imag == 0 else x
+
+    out = [tuple(num(x) for x in term) for term in terms]
+    return sorted(out, key=lambda z: tuple((complex(x).real, complex(x).imag) for x in z))
 
 
 def _expsum(terms: list, scale: float) -> ExpSum:
@@ -81,38 +103,40 @@ def _two_t(t):
     return 2.0 * np.asarray(t, dtype=float)
 
 
-def kernel(params: Parameters) -> Piecewise | ExpSum:
+def kernel(params: Parameters | Vertex, Q: float | None = None) -> Piecewise | ExpSum:
     """The kernel of Eq. (24), ``K(t, s) = e^{−(t−s)} Φ(2t − s)/(1 + Q)``.
 
     A :class:`solver.kernels.Piecewise` of two :class:`~solver.kernels.ExpSum`
-    pieces with the breakpoint ``s = 2t`` (the kink of ``e^{−2g|2t−s|}``), or
-    a single ``ExpSum`` when the r₃ channel has no kink (r₃ = 0 or g = 0).
+    pieces with the breakpoint ``s = 2t`` (the kink of the decaying terms of
+    Φ at x = 0), or a single ``ExpSum`` when Φ has no kink (no decaying term).
     """
-    left, right = _terms(params)
-    scale = 1.0 / (1.0 + params.Dq2_tau)
+    v, Q = model(params, Q)
+    left, right = _terms(v, Q)
+    scale = 1.0 / (1.0 + Q)
     if left == right:
         return _expsum(left, scale)
     return Piecewise([_expsum(left, scale), _expsum(right, scale)], [_two_t])
 
 
-def rhs(params: Parameters):
+def rhs(params: Parameters | Vertex, Q: float | None = None):
     """Right-hand side ``f(t) = Φ(t)/(1 + Q)`` of Eq. (24) with c = 1 (vectorised)."""
-    from .model import Phi
-
-    scale = 1.0 / (1.0 + params.Dq2_tau)
+    v, Q = model(params, Q)
+    scale = 1.0 / (1.0 + Q)
 
     def f(t):
-        return scale * np.asarray(Phi(t, params), dtype=float)
+        return scale * v(t)
 
     return f
 
 
-def is_periodic(params: Parameters) -> bool:
-    """True if Eq. (24) coincides with its frozen form (r₃ = 0 or g = 0).
+def is_periodic(params: Parameters | Vertex, Q: float | None = None) -> bool:
+    """True if Eq. (24) coincides with its frozen form (no decaying term in Φ).
 
-    Then the frozen solution F∞ *is* the solution for all t ≤ 0.
+    For Eq. (25): r₃ = 0 or g = 0. Then the frozen solution F∞ *is* the
+    solution for all t ≤ 0.
     """
-    return params.tau_over_tau3 == 0 or params.gamma_tau == 0
+    v, _ = model(params, Q)
+    return bool(np.all(v.alpha.real == 0))
 
 
 @dataclass(frozen=True)
@@ -156,7 +180,24 @@ class FrozenSolution:
         return float(np.sum(np.abs(self.coefficients)))
 
 
-def frozen_coefficients(params: Parameters, M: int) -> np.ndarray:
+def _frozen_parts(params, Q) -> tuple[float, float, float, float]:
+    """``(φ₀, r₁, ε, Q)`` of the frozen vertex Φ∞(x) = φ₀ + r₁ cos(εx)."""
+    v, Q = model(params, Q)
+    fz = v.frozen
+    eps = fz.frequencies
+    if eps.size > 1:
+        raise ValueError(
+            "the vertex has several undamped frequencies "
+            f"{eps.tolist()}: the far-past solution is not periodic (give them a damping)"
+        )
+    phi0 = fz.constant
+    if eps.size == 0:
+        return phi0, 0.0, 0.0, Q
+    r1 = 2.0 * float(np.sum(fz.c[fz.alpha.imag > 0]).real)
+    return phi0, r1, float(eps[0]), Q
+
+
+def frozen_coefficients(params: Parameters | Vertex, M: int, Q: float | None = None) -> np.ndarray:
     r"""Fourier coefficients ``a_m`` (``|m| <= M``) of the frozen solution.
 
     Inserting ``F∞ = Σ a_m e^{imεt}`` into Eq. (24) with
@@ -172,9 +213,7 @@ def frozen_coefficients(params: Parameters, M: int) -> np.ndarray:
 
     a tridiagonal system, truncated at ``|m| = M``.
     """
-    Q = params.Dq2_tau
-    r1, eps = params.tau_over_tau1, params.E_tau
-    phi0 = params.tau_over_taue + (params.tau_over_tau3 if params.gamma_tau == 0 else 0.0)
+    phi0, r1, eps, Q = _frozen_parts(params, Q)
     if eps == 0 or r1 == 0:
         phi0 += r1
         den = 1.0 + Q - phi0
@@ -195,7 +234,12 @@ def frozen_coefficients(params: Parameters, M: int) -> np.ndarray:
     return solve_banded((1, 1), ab, b)
 
 
-def frozen_solution(params: Parameters, tol: float = 1e-16, max_harmonics: int = 200_000):
+def frozen_solution(
+    params: Parameters | Vertex,
+    tol: float = 1e-16,
+    max_harmonics: int = 200_000,
+    Q: float | None = None,
+):
     """The frozen solution F∞, with enough harmonics that the last is below ``tol``.
 
     Raises
@@ -204,24 +248,30 @@ def frozen_solution(params: Parameters, tol: float = 1e-16, max_harmonics: int =
         If more than ``max_harmonics`` harmonics would be needed (ε → 0 with
         r₁ > 0: the series converges too slowly).
     """
+    eps = _frozen_parts(params, Q)[2]
     M = 8
     while True:
-        a = frozen_coefficients(params, M)
+        a = frozen_coefficients(params, M, Q)
         if a.size == 1:
             return FrozenSolution(a, 0.0, 0.0)
         big = np.max(np.abs(a))
         edge = max(abs(a[0]), abs(a[-1]), abs(a[1]), abs(a[-2]))
         if edge <= tol * big:
-            return FrozenSolution(a, params.E_tau, float(edge / big))
+            return FrozenSolution(a, eps, float(edge / big))
         if M >= max_harmonics:
             raise ArithmeticError(
-                f"frozen solution: {M} harmonics do not converge (E_tau={params.E_tau:g} too "
+                f"frozen solution: {M} harmonics do not converge (E_tau={eps:g} too "
                 "small for the harmonic expansion)"
             )
         M = min(2 * M, max_harmonics)
 
 
-def history(params: Parameters, T: float, frozen: FrozenSolution | None = None) -> History:
+def history(
+    params: Parameters | Vertex,
+    T: float,
+    frozen: FrozenSolution | None = None,
+    Q: float | None = None,
+) -> History:
     r"""History term of Eq. (24) on ``[−T, 0]`` with ``F = F∞`` before ``−T``.
 
     ``H(t) = ∫_{−∞}^{−T} K(t, s) F∞(s) ds`` in closed form: for a term
@@ -233,10 +283,11 @@ def history(params: Parameters, T: float, frozen: FrozenSolution | None = None) 
     overflows. Rows with ``t + T > 40 + ln max|F∞|`` get no contribution: there it is
     below ``e^{−40}`` times ``max |F∞|``.
     """
+    v, Q = model(params, Q)
     if frozen is None:
-        frozen = frozen_solution(params)
-    left, right = _terms(params)
-    scale = 1.0 / (1.0 + params.Dq2_tau)
+        frozen = frozen_solution(v, Q=Q)
+    left, right = _terms(v, Q)
+    scale = 1.0 / (1.0 + Q)
     single = left == right
     rows_terms = [(0, *x) for x in left] + ([] if single else [(1, *x) for x in right])
     side = np.array([r[0] for r in rows_terms], dtype=np.int64)

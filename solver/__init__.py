@@ -10,7 +10,7 @@ from .api import METHODS, solve_volterra
 from .batch import solve_many
 from .history import History, HistoryError
 from .resolvent import Resolvent, resolvent
-from .result import SolverError, VolterraResult
+from .result import SolverError, SolveStats, VolterraResult
 
 __all__ = [
     "solve_volterra",
@@ -21,6 +21,7 @@ __all__ = [
     "History",
     "HistoryError",
     "VolterraResult",
+    "SolveStats",
     "SolverError",
     "kernels",
     "weights",

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from .product_weights import cell_weights_mesh
+from .product_weights import mesh_weights
 
 #: cells whose exponential factor is below e^{-CUT} are skipped
 CUT = 40.0
@@ -51,7 +51,7 @@ def make_rule(t: np.ndarray, p: int, mu: complex) -> CellRule:
     z = mu * h
     idx = sf[:, None] + np.arange(p)[None, :]
     nodes = (t[idx] - t[c][:, None]) / h[:, None]
-    wfinal = cell_weights_mesh(z, nodes) * h[:, None]
+    wfinal = mesh_weights(z, nodes, True) * h[:, None]
     nk = max(half - 1, 1)
     wrow = np.zeros((N, nk, p), dtype=complex)
     rows, ks = np.meshgrid(np.arange(1, N), np.arange(half - 1), indexing="ij")
@@ -62,7 +62,7 @@ def make_rule(t: np.ndarray, p: int, mu: complex) -> CellRule:
         start = np.clip(rows - p + 1, 0, max(N - p, 0))
         idx = start[:, None] + np.arange(p)[None, :]
         nodes = (t[idx] - t[cells][:, None]) / h[cells][:, None]
-        wrow[rows, ks] = cell_weights_mesh(z[cells], nodes) * h[cells][:, None]
+        wrow[rows, ks] = mesh_weights(z[cells], nodes, True) * h[cells][:, None]
     return CellRule(t, p, complex(mu), sf, wfinal, wrow)
 
 

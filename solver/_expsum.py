@@ -3,9 +3,12 @@
 Each term ``w exp(λ t - μ (t - s))`` is integrated exactly against the
 Lagrange interpolant of ``y`` (exponential product integration,
 :mod:`solver.product_weights`), and the sum over past cells is carried by a
-running-sum queue per term (:mod:`solver._expsum_core`). Breakpoints must fall
-on grid points (``beta(t_n)`` an integer number of steps from ``t0``), which
-holds for instance for ``beta(t) = 2 t`` on a grid ending at ``t = 0``.
+running-sum queue per term (:mod:`solver._expsum_core`). Any mesh works
+(uniform, graded, runs of different steps; weights are computed once per
+distinct cell shape, :func:`solver.mesh.stencil_tables`). Breakpoints must fall
+on grid points (``beta(t_n)`` one of the ``t_m``), which holds for instance
+for ``beta(t) = 2 t`` on a uniform grid ending at ``t = 0``, or on a mesh that
+doubling maps into itself.
 """
 
 from __future__ import annotations
@@ -14,24 +17,37 @@ import numpy as np
 
 from . import _expsum_core
 from .kernels import ExpSum, Kernel
-from .product_weights import cell_weights
+from .mesh import analyse, stencil_tables
+from .product_weights import monomial_coefficients, weights_from_coefficients
 
 __all__ = ["prepare", "solve", "breakpoints_on_grid"]
 
 
 def breakpoints_on_grid(kernel: Kernel, t: np.ndarray) -> np.ndarray | None:
-    """Breakpoint indices ``(nb, N)`` clipped to ``[0, n]``, or None if off the grid."""
+    """Breakpoint indices ``(nb, N)`` clipped to ``[0, n]``, or None if off the grid.
+
+    ``beta_i(t_n)`` must coincide with a grid point (to ``1e-7`` of the local
+    step) wherever it lies inside ``(t0, t_n)``.
+    """
+    N = t.size
     if not kernel.breakpoints:
-        return np.zeros((0, t.size), dtype=np.int64)
-    idx = kernel.breakpoint_indices(t)
-    rounded = np.rint(idx)
-    if np.max(np.abs(idx - rounded), initial=0.0) > 1e-7:
-        return None
-    return rounded.astype(np.int64)
+        return np.zeros((0, N), dtype=np.int64)
+    beta = kernel.breakpoint_values(t)
+    rows = np.arange(N)
+    out = np.empty(beta.shape, dtype=np.int64)
+    for i, b in enumerate(beta):
+        m = np.clip(np.searchsorted(t, b), 1, N - 1)
+        near = np.where(np.abs(t[m - 1] - b) <= np.abs(t[m] - b), m - 1, m)
+        step = np.diff(t)[np.clip(near - (near == N - 1), 0, N - 2)]
+        inside = (b > t[0]) & (b < t)
+        if np.any(np.abs(t[near] - b)[inside] > 1e-7 * step[inside]):
+            return None
+        out[i] = np.clip(np.where(b <= t[0], 0, near), 0, rows)
+    return out
 
 
 def prepare(kernel: Kernel, t: np.ndarray, order: int, real: bool = False) -> dict:
-    """Arrays for the numba core: segments, terms and product weights.
+    """Arrays for the numba core: mesh, stencil tables, segments, terms and weights.
 
     With ``real`` (a real problem: real right-hand side and a real kernel), one
     term of each complex-conjugate pair on the same segment is dropped and the
@@ -40,11 +56,12 @@ def prepare(kernel: Kernel, t: np.ndarray, order: int, real: bool = False) -> di
     bp = breakpoints_on_grid(kernel, t)
     if bp is None:
         raise ValueError(
-            "kernel: the fast path needs breakpoints on grid points (beta(t_n) - t0 a whole "
-            "number of steps); use path='direct'"
+            "kernel: the fast path needs breakpoints on grid points (beta(t_n) one of the t_m); "
+            "use path='direct'"
         )
+    mesh = analyse(t)
+    tables = stencil_tables(mesh, order)
     N = t.size
-    h = (t[-1] - t[0]) / (N - 1)
     P = len(kernel.pieces)
     edges = np.vstack([np.zeros((1, N), np.int64), bp, np.arange(N, dtype=np.int64)[None, :]])
     for pc in kernel.pieces:
@@ -53,7 +70,7 @@ def prepare(kernel: Kernel, t: np.ndarray, order: int, real: bool = False) -> di
     # A term that appears in consecutive pieces q..q2 is one term on the merged segment
     # [edges[q], edges[q2 + 1]]: the breakpoints between them do not concern it.
     spans: dict[tuple[int, int], int] = {}
-    piece, w, lam, mu, right, Om = [], [], [], [], [], []
+    piece, w, lam, mu, right = [], [], [], [], []
     used = [np.zeros(pc.weights.size, bool) for pc in kernel.pieces]
     for q, pc in enumerate(kernel.pieces):
         for k in range(pc.weights.size):
@@ -74,15 +91,13 @@ def prepare(kernel: Kernel, t: np.ndarray, order: int, real: bool = False) -> di
                 used[q2 + 1][match[0]] = True
                 q2 += 1
             seg = spans.setdefault((q, q2), len(spans))
-            ra = pc.mu[k].real >= 0.0
             piece.append(seg)
             w.append(pc.weights[k])
             lam.append(pc.lam[k])
             mu.append(pc.mu[k])
-            right.append(ra)
-            Om.append(cell_weights(pc.mu[k] * h, order, ra))
+            right.append(pc.mu[k].real >= 0.0)
     if real:
-        piece, w, lam, mu, right, Om = _fold_conjugates(piece, w, lam, mu, right, Om)
+        piece, w, lam, mu, right = _fold_conjugates(piece, w, lam, mu, right)
     seg_a = np.zeros((max(len(spans), 1), N), dtype=np.int64)
     seg_b = np.zeros((max(len(spans), 1), N), dtype=np.int64)
     for (q, q2), i in spans.items():
@@ -90,23 +105,52 @@ def prepare(kernel: Kernel, t: np.ndarray, order: int, real: bool = False) -> di
         seg_b[i] = np.maximum(edges[q2 + 1], edges[q])
     if not w:  # a zero kernel
         piece, w, lam, mu, right = [0], [0.0], [0.0], [0.0], [True]
-        Om = [np.zeros((order, order), complex)]
+    mu_a = np.asarray(mu, complex)
+    right_a = np.asarray(right, np.bool_)
+    G = tables.h.size
+    z = mu_a[:, None] * tables.h[None, :]  # (T, G)
+    steps, sid = np.unique(mesh.h, return_inverse=True)
+    # step factors between neighbouring anchors: exp(-mu h) (at most 1 for Re mu >= 0) and,
+    # for left-anchored terms (Re mu < 0), exp(mu h) (at most 1). A growing term's
+    # exp(-mu h) may overflow on long steps: those terms ("recur" False) use direct
+    # exponentials next to the diagonal instead of products of step factors
+    zs = mu_a[:, None] * steps[None, :]
+    recur = np.max(-zs.real, axis=1, initial=0.0) < 300.0
+    EM = np.exp(np.where(recur[:, None], -zs, 0.0))
+    EP = np.exp(np.where(right_a[:, None], 0.0, zs))
+    # Lagrange coefficients about the right (x = 1) and left (x = 0) cell ends, per geometry
+    C = {
+        side: monomial_coefficients(tables.nodes, 1.0 if side else 0.0)
+        for side in set(right_a.tolist())
+    }
+    Call = np.concatenate([C[bool(r)] for r in right_a])  # (T*G, p, p)
+    Wt = weights_from_coefficients(z.ravel(), Call, np.repeat(right_a, G))
+    Wt = Wt.reshape(mu_a.size, G, order) * tables.h[None, :, None]
     return {
         "t": np.ascontiguousarray(t, float),
-        "h": float(h),
+        "xh": mesh.xh,
+        "xl": mesh.xl,
+        "sid": np.ascontiguousarray(sid.ravel(), dtype=np.int64),
+        "EM": np.ascontiguousarray(EM),
+        "EP": np.ascontiguousarray(EP),
+        "recur": recur,
         "p": int(order),
         "seg_a": seg_a,
         "seg_b": seg_b,
         "piece": np.asarray(piece, np.int64),
         "w": np.asarray(w, complex),
         "lam": np.asarray(lam, complex),
-        "mu": np.asarray(mu, complex),
-        "Om": np.ascontiguousarray(np.asarray(Om, complex)),
-        "right": np.asarray(right, np.bool_),
+        "mu": mu_a,
+        "right": right_a,
+        "W": np.ascontiguousarray(Wt),
+        "fstart": tables.fstart,
+        "gfin": tables.gfin,
+        "rstart": tables.rstart,
+        "grow": tables.grow,
     }
 
 
-def _fold_conjugates(piece, w, lam, mu, right, Om):
+def _fold_conjugates(piece, w, lam, mu, right):
     """Drop one term of each conjugate pair (same segment), doubling the other."""
     keep = np.ones(len(w), bool)
     wf = list(w)
@@ -131,7 +175,6 @@ def _fold_conjugates(piece, w, lam, mu, right, Om):
         [lam[i] for i in idx],
         [mu[i] for i in idx],
         [right[i] for i in idx],
-        [Om[i] for i in idx],
     )
 
 
@@ -144,12 +187,13 @@ def solve(
     *,
     running_sums: bool = True,
 ) -> tuple[np.ndarray, dict]:
-    """Solve ``y = r + ∫ K y`` on the grid ``t`` (scalar, linear)."""
+    """Solve ``y = r + ∫ K y`` on the grid ``t`` (scalar, linear; any mesh)."""
     real = np.dtype(dtype).kind != "c" and not np.iscomplexobj(r)
     d = prepare(kernel, t, order, real=real)
     N = t.size
     p = d["p"]
-    args = (d["seg_a"], d["seg_b"], d["piece"], d["w"], d["lam"], d["mu"], d["Om"], d["right"])
+    geo = (d["seg_a"], d["seg_b"], d["piece"], d["w"], d["lam"], d["mu"], d["right"])
+    tabs = (d["W"], d["fstart"], d["gfin"], d["rstart"], d["grow"])
     y = np.zeros(N, dtype=complex)
     rc = np.asarray(r, dtype=complex)
     y[0] = rc[0]
@@ -157,7 +201,10 @@ def solve(
     if ns >= 1:
         # starting block: rows 1..ns coupled through the points 0..p-1
         M = np.array(
-            [_expsum_core.direct_row(n, d["t"], d["h"], p, *args) for n in range(1, ns + 1)]
+            [
+                _expsum_core.direct_row(n, d["t"], d["xh"], d["xl"], p, *geo, *tabs)
+                for n in range(1, ns + 1)
+            ]
         )
         M = M[:, : ns + 1]
         if real:
@@ -165,7 +212,8 @@ def solve(
         A = np.eye(ns) - M[:, 1:]
         y[1 : ns + 1] = np.linalg.solve(A, rc[1 : ns + 1] + M[:, 0] * y[0])
     stepper = _expsum_core.step_rows if running_sums else _expsum_core.direct_rows
-    bad = stepper(d["t"], d["h"], p, rc, y, ns + 1, *args, real)
+    steps = (d["sid"], d["EM"], d["EP"], d["recur"])
+    bad = stepper(d["t"], d["xh"], d["xl"], *steps, p, rc, y, ns + 1, *geo, *tabs, real)
     if bad >= 0:
         raise np.linalg.LinAlgError(f"the discrete equation is singular at t={t[bad]:.6g}")
     if np.dtype(dtype).kind != "c":

@@ -1,16 +1,21 @@
-"""Numba core of the O(N) path for sums of exponentials with breakpoints.
+"""Numba core of the O(N) path for sums of exponentials with breakpoints, on any mesh.
 
-Notation (all indices are grid indices on a uniform grid ``t_j = t0 + j h``):
+Notation (grid indices on a mesh ``t_0 < t_1 < ... < t_{N-1}``; cell ``j`` is
+``[t_j, t_{j+1}]`` with nominal step ``hc[j]``; ``x_j = xh[j] + xl[j]`` is the
+position of point ``j`` from ``t_0`` in double-double, so ``x_n - x_j`` is
+accurate to rounding of the distance):
 
 * ``terms`` ``τ`` carry ``w_τ exp(λ_τ t - μ_τ (t - s))`` and belong to a piece
-  whose segment at row ``n`` is ``[a_τ(n), b_τ(n)]`` (cells ``a .. b-1``).
-* the cell ``j`` (``[t_j, t_{j+1}]``) contributes
-  ``w exp(λ t_n - μ (t_n - t_anchor)) · C_τ(j)``, with ``C_τ(j) = h Σ_i Ω y``
-  the product-integration cell value anchored at the cell's right end
-  (``Re μ >= 0``) or left end (``Re μ < 0``), so ``|exp(-μ (anchor - s))| <= 1``.
-* a cell is *final* once its centred stencil is known (``j <= n - p/2``); its
-  value never changes and it enters a sliding-window sum. The last ``p/2``
-  cells are computed directly with the stencil ``n-p+1 .. n`` (implicit in y_n).
+  whose segment at row ``n`` is cells ``a_τ(n) .. b_τ(n) - 1``.
+* the cell ``j`` contributes ``w exp(λ t_n - μ (x_n - x_anchor)) · C_τ(j)``,
+  with ``C_τ(j) = Σ_i W[τ, g, i] y_{start + i}`` the product-integration value
+  (weights times the step) of the cell's stencil, anchored at the cell's
+  right end (``Re μ >= 0``) or left end (``Re μ < 0``), so
+  ``|exp(-μ (anchor - s))| <= 1`` inside the cell.
+* a cell is *final* once its centred stencil is known (``j <= n - p/2``);
+  its value never changes and it enters a sliding-window sum. The last
+  ``p/2`` cells are computed directly with the row stencil ``n-p+1 .. n``
+  (implicit in ``y_n``).
 
 Sliding-window sums are kept per term in a two-stack queue: a front stack of
 suffix aggregates and a back running aggregate, both anchored where their
@@ -29,36 +34,35 @@ _QLO, _QHI, _FLO, _FHI, _BLO, _BHI = 0, 1, 2, 3, 4, 5
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _final_start(j, half):
-    s = j - half + 1
-    return s if s > 0 else 0
+def _dist(xh, xl, i, j):
+    return (xh[i] - xh[j]) + (xl[i] - xl[j])
 
 
 @numba.njit(cache=True, nogil=True)
-def _cell_value(Om, tau, j, y, h, p, half):
-    start = _final_start(j, half)
-    oi = start - j + p - 1
+def _cell_value(W, tau, j, y, fstart, gfin, p):
+    g = gfin[j]
+    s0 = fstart[j]
     acc = 0.0j
     for i in range(p):
-        acc += Om[tau, oi, i] * y[start + i]
-    return h * acc
+        acc += W[tau, g, i] * y[s0 + i]
+    return acc
 
 
 @numba.njit(cache=True, nogil=True)
-def _flip(tau, st, S, Om, y, h, p, half, right, qf):
+def _flip(tau, st, S, W, y, fstart, gfin, p, right, EM, EP, sid):
     blo = st[tau, _BLO]
     bhi = st[tau, _BHI]
     if right:
         acc = 0.0j
         pw = 1.0 + 0.0j
         for i in range(bhi, blo - 1, -1):
-            acc += pw * _cell_value(Om, tau, i, y, h, p, half)
+            acc += pw * _cell_value(W, tau, i, y, fstart, gfin, p)
             S[tau, i] = acc
-            pw *= qf
+            pw *= EM[tau, sid[i]]
     else:
         acc = 0.0j
         for i in range(bhi, blo - 1, -1):
-            acc = _cell_value(Om, tau, i, y, h, p, half) + qf * acc
+            acc = _cell_value(W, tau, i, y, fstart, gfin, p) + EP[tau, sid[i]] * acc
             S[tau, i] = acc
     st[tau, _FLO] = blo
     st[tau, _FHI] = bhi
@@ -66,7 +70,7 @@ def _flip(tau, st, S, Om, y, h, p, half, right, qf):
 
 
 @numba.njit(cache=True, nogil=True)
-def _update_window(tau, lo, hi, st, sc, S, Om, y, h, p, half, right, qf):
+def _update_window(tau, lo, hi, st, sc, S, W, y, fstart, gfin, p, right, EM, EP, sid):
     """Make the queue of term ``tau`` hold exactly the cells ``lo .. hi``."""
     if hi < lo or lo > st[tau, _QHI]:
         # empty the queue and restart at lo
@@ -80,7 +84,7 @@ def _update_window(tau, lo, hi, st, sc, S, Om, y, h, p, half, right, qf):
             return
     # push new cells at the back
     for j in range(st[tau, _QHI] + 1, hi + 1):
-        v = _cell_value(Om, tau, j, y, h, p, half)
+        v = _cell_value(W, tau, j, y, fstart, gfin, p)
         if st[tau, _BLO] > st[tau, _BHI]:
             st[tau, _BLO] = j
             st[tau, _BHI] = j
@@ -88,9 +92,9 @@ def _update_window(tau, lo, hi, st, sc, S, Om, y, h, p, half, right, qf):
             sc[tau, 1] = 1.0
         else:
             if right:
-                sc[tau, 0] = qf * sc[tau, 0] + v
+                sc[tau, 0] = EM[tau, sid[j]] * sc[tau, 0] + v
             else:
-                sc[tau, 1] *= qf
+                sc[tau, 1] *= EP[tau, sid[j - 1]]
                 sc[tau, 0] += sc[tau, 1] * v
             st[tau, _BHI] = j
     if hi > st[tau, _QHI]:
@@ -98,13 +102,13 @@ def _update_window(tau, lo, hi, st, sc, S, Om, y, h, p, half, right, qf):
     # pop old cells at the front
     while st[tau, _QLO] < lo:
         if st[tau, _FLO] > st[tau, _FHI]:
-            _flip(tau, st, S, Om, y, h, p, half, right, qf)
+            _flip(tau, st, S, W, y, fstart, gfin, p, right, EM, EP, sid)
         st[tau, _FLO] += 1
         st[tau, _QLO] += 1
 
 
 @numba.njit(cache=True, nogil=True)
-def _query(tau, st, sc, S, mu, h, right):
+def _query(tau, st, sc, S, mu, xh, xl, right):
     """Window total and the grid index it is anchored at (-1 if empty)."""
     flo, fhi = st[tau, _FLO], st[tau, _FHI]
     blo, bhi = st[tau, _BLO], st[tau, _BHI]
@@ -114,63 +118,87 @@ def _query(tau, st, sc, S, mu, h, right):
         return 0.0j, -1
     if right:
         if fne and bne:
-            return np.exp(-mu * h * (bhi - fhi)) * S[tau, flo] + sc[tau, 0], bhi + 1
+            d = _dist(xh, xl, bhi + 1, fhi + 1)
+            return np.exp(-mu * d) * S[tau, flo] + sc[tau, 0], bhi + 1
         if fne:
             return S[tau, flo], fhi + 1
         return sc[tau, 0], bhi + 1
     if fne and bne:
-        return S[tau, flo] + np.exp(mu * h * (blo - flo)) * sc[tau, 0], flo
+        d = _dist(xh, xl, blo, flo)
+        return S[tau, flo] + np.exp(mu * d) * sc[tau, 0], flo
     if fne:
         return S[tau, flo], flo
     return sc[tau, 0], blo
 
 
 @numba.njit(cache=True, nogil=True)
-def step_rows(t, h, p, r, y, n_begin, seg_a, seg_b, piece, w, lam, mu, Om, right, real):
+def step_rows(
+    t, xh, xl, sid, EM, EP, recur, p, r, y, n_begin, seg_a, seg_b, piece, w, lam, mu, right,
+    W, fstart, gfin, rstart, grow, real,
+):  # fmt: skip
     """Fill ``y[n_begin:]`` (complex) by O(1)-per-term steps. Returns -1 or a bad row.
 
-    With ``real`` the rows keep only the real part (conjugate terms folded).
+    ``sid[j]`` is the step index of cell ``j`` and ``EM[τ, s] = exp(-μ_τ h_s)``,
+    ``EP[τ, s] = exp(μ_τ h_s)``: the exponential factors between neighbouring
+    anchors are products of these, so a row costs about one exponential per
+    term (terms with ``recur[τ]`` False, whose ``exp(-μ h)`` would overflow,
+    use direct exponentials next to the diagonal). With ``real`` the rows keep
+    only the real part (conjugate terms folded).
     """
     N = t.size
     T = w.size
     half = p // 2
     st = np.zeros((T, 6), dtype=np.int64)
     for tau in range(T):
-        st[tau, _QLO] = 0
         st[tau, _QHI] = -1
-        st[tau, _FLO] = 0
         st[tau, _FHI] = -1
-        st[tau, _BLO] = 0
         st[tau, _BHI] = -1
     sc = np.zeros((T, 2), dtype=np.complex128)
     S = np.zeros((T, N), dtype=np.complex128)
-    qf = np.empty(T, dtype=np.complex128)
-    for tau in range(T):
-        qf[tau] = np.exp(-mu[tau] * h) if right[tau] else np.exp(mu[tau] * h)
     for n in range(n_begin, N):
         tn = t[n]
         rhs = r[n]
         diag = 0.0j
         jfin = n - half - 1  # last cell whose stencil ends before n
-        start = n - p + 1
+        start = rstart[n]
         for tau in range(T):
             q = piece[tau]
             a = seg_a[q, n]
             b = seg_b[q, n]
+            rt = right[tau]
             hi = b - 1 if b - 1 < jfin else jfin
-            _update_window(tau, a, hi, st, sc, S, Om, y, h, p, half, right[tau], qf[tau])
-            if hi >= a:
-                total, apos = _query(tau, st, sc, S, mu[tau], h, right[tau])
-                if apos >= 0:
-                    rhs += w[tau] * np.exp(lam[tau] * tn - mu[tau] * (tn - t[apos])) * total
+            _update_window(tau, a, hi, st, sc, S, W, y, fstart, gfin, p, rt, EM, EP, sid)
             j0 = a if a > jfin + 1 else jfin + 1
-            for j in range(j0, b):
-                apos = j + 1 if right[tau] else j
-                fac = h * w[tau] * np.exp(lam[tau] * tn - mu[tau] * (tn - t[apos]))
-                oi = start - j + p - 1
-                for i in range(p - 1):
-                    rhs += fac * Om[tau, oi, i] * y[start + i]
-                diag += fac * Om[tau, oi, p - 1]
+            # near cells j = b-1 .. j0 (row stencil), walking back from the anchor of cell
+            # b-1 by step factors (for a segment ending at n, from exp(lambda t_n))
+            fac = 0.0j
+            if b > j0:
+                top = b if rt else b - 1  # anchor of cell b - 1
+                if top == n:
+                    fac = w[tau] * np.exp(lam[tau] * tn)
+                else:
+                    fac = w[tau] * np.exp(lam[tau] * tn - mu[tau] * _dist(xh, xl, n, top))
+                for j in range(b - 1, j0 - 1, -1):
+                    if j < b - 1:
+                        if recur[tau]:
+                            fac *= EM[tau, sid[j + 1 if rt else j]]
+                        else:
+                            d = _dist(xh, xl, n, j + 1 if rt else j)
+                            fac = w[tau] * np.exp(lam[tau] * tn - mu[tau] * d)
+                    g = grow[n, n - 1 - j]
+                    for i in range(p - 1):
+                        rhs += fac * W[tau, g, i] * y[start + i]
+                    diag += fac * W[tau, g, p - 1]
+            if hi >= a:
+                total, apos = _query(tau, st, sc, S, mu[tau], xh, xl, rt)
+                if apos >= 0:
+                    near = j0 if rt else j0 - 1
+                    if b > j0 and apos == near and recur[tau]:
+                        # the window's anchor is one step behind the last near cell's
+                        rhs += fac * EM[tau, sid[near]] * total
+                    else:
+                        d = _dist(xh, xl, n, apos)
+                        rhs += w[tau] * np.exp(lam[tau] * tn - mu[tau] * d) * total
         if real:
             den_r = 1.0 - diag.real
             if den_r == 0.0:
@@ -185,7 +213,9 @@ def step_rows(t, h, p, r, y, n_begin, seg_a, seg_b, piece, w, lam, mu, Om, right
 
 
 @numba.njit(cache=True, nogil=True)
-def direct_row(n, t, h, p, seg_a, seg_b, piece, w, lam, mu, Om, right):
+def direct_row(
+    n, t, xh, xl, p, seg_a, seg_b, piece, w, lam, mu, right, W, fstart, gfin, rstart, grow
+):
     """Coefficients ``c_j`` (``j = 0 .. max(n, p-1)``) of row ``n``, summed cell by cell.
 
     The same discretisation as :func:`step_rows` in O(n) work; used for the
@@ -201,22 +231,28 @@ def direct_row(n, t, h, p, seg_a, seg_b, piece, w, lam, mu, Om, right):
         b = seg_b[q, n]
         for j in range(a, b):
             if j <= n - half and n >= p - 1:
-                start = _final_start(j, half)
+                s0 = fstart[j]
+                g = gfin[j]
             else:
-                start = n - p + 1 if n - p + 1 > 0 else 0
-            oi = start - j + p - 1
+                s0 = rstart[n]
+                g = grow[n, n - 1 - j]
             apos = j + 1 if right[tau] else j
-            fac = h * w[tau] * np.exp(lam[tau] * tn - mu[tau] * (tn - t[apos]))
+            fac = w[tau] * np.exp(lam[tau] * tn - mu[tau] * _dist(xh, xl, n, apos))
             for i in range(p):
-                c[start + i] += fac * Om[tau, oi, i]
+                c[s0 + i] += fac * W[tau, g, i]
     return c
 
 
 @numba.njit(cache=True, nogil=True)
-def direct_rows(t, h, p, r, y, n_begin, seg_a, seg_b, piece, w, lam, mu, Om, right, real):
+def direct_rows(
+    t, xh, xl, sid, EM, EP, recur, p, r, y, n_begin, seg_a, seg_b, piece, w, lam, mu, right,
+    W, fstart, gfin, rstart, grow, real,
+):  # fmt: skip
     """O(N^2) stepping with :func:`direct_row` (reference for tests)."""
     for n in range(n_begin, t.size):
-        c = direct_row(n, t, h, p, seg_a, seg_b, piece, w, lam, mu, Om, right)
+        c = direct_row(
+            n, t, xh, xl, p, seg_a, seg_b, piece, w, lam, mu, right, W, fstart, gfin, rstart, grow
+        )
         acc = r[n]
         for j in range(n):
             acc += c[j] * y[j]

@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 from . import _convolution, _expsum, _general
 from .history import History, HistoryError
 from .kernels import Convolution, Damped, ExpSum, Kernel, Piecewise, as_kernel
-from .result import VolterraResult
+from .mesh import is_uniform, refine
+from .result import SolveStats, VolterraResult
 from .weights import ORDERS
 
-__all__ = ["solve_volterra", "METHODS"]
+__all__ = ["solve_volterra", "check_method", "check_tolerances", "METHODS", "RTOL_FLOOR"]
 
 #: method name -> order of convergence
 METHODS: dict[str, int] = {"trapezoidal": 2, "gregory4": 4, "gregory6": 6, "gregory8": 8}
 _DEFAULT_METHOD = "gregory6"
 _PATHS = ("auto", "direct", "fast")
+#: smallest meaningful relative tolerance (machine epsilon)
+RTOL_FLOOR: float = float(np.finfo(float).eps)
+#: default limit on the points of a refined grid
+DEFAULT_MAX_POINTS: int = 20_000_001
 
 
 def solve_volterra(
@@ -30,10 +37,13 @@ def solve_volterra(
     nonlinearity: Callable | None = None,
     history: History | None = None,
     error_estimate: bool = True,
-    tol: float | None = None,
+    rtol: float | None = None,
+    atol: float | None = None,
+    max_points: int = DEFAULT_MAX_POINTS,
+    first_refinement: int | None = None,
     path: str = "auto",
 ) -> VolterraResult:
-    r"""Solve a Volterra integral equation of the second kind on a uniform grid.
+    r"""Solve a Volterra integral equation of the second kind on a grid.
 
     .. math:: y(t) = f(t) + H(t) + \int_{t_0}^{t} K(t, s)\, G(s, y(s))\, ds,
 
@@ -45,16 +55,20 @@ def solve_volterra(
     kernel
         A function ``k(t, s)`` (compiled with Numba; float, complex or
         ``(d, d)`` array for systems) or a :mod:`solver.kernels` object
-        declaring structure (``Convolution``, ``ExpSum``, ``Piecewise``).
+        declaring structure (``Convolution``, ``ExpSum``, ``Piecewise``,
+        ``Damped``).
     f
         A function ``f(t)`` (vectorised or not) or the values on the grid,
-        shape ``(N,)`` or ``(N, d)``.
+        shape ``(N,)`` or ``(N, d)`` (a function when ``rtol``/``atol`` is
+        given: the solver evaluates it on refined grids).
     t
-        Increasing grid; ``t[0]`` is the lower limit ``t0``. Uniform grids use
-        Gregory rules (and the fast paths); a non-uniform (e.g. graded) grid
-        uses cell-by-cell interpolatory product integration of the same
-        order (O(N^2), or O(N x window) for :class:`~solver.kernels.Damped`
-        kernels). Breakpoints need a uniform grid.
+        Increasing grid; ``t[0]`` is the lower limit ``t0``. The solution is
+        returned at these points. Uniform grids use Gregory rules (and the
+        fast paths); non-uniform grids (e.g. graded) use cell-by-cell
+        exponential product integration of the same order: O(N) running sums
+        for :class:`~solver.kernels.ExpSum` kernels (with breakpoints on grid
+        points), O(N^2) otherwise (O(N x window) for
+        :class:`~solver.kernels.Damped` kernels).
     method
         ``"trapezoidal"`` (order 2), ``"gregory4"``, ``"gregory6"`` or
         ``"gregory8"`` (Gregory rules with Lagrange starting blocks, orders
@@ -64,11 +78,27 @@ def solve_volterra(
     history
         A :class:`History`: the solution before ``t0`` or its contribution.
     error_estimate
-        Compute a Richardson error estimate (one more solve on every other
-        grid point, about 25% more work on the direct path).
-    tol
-        If given, ``success`` is False when the largest error estimate
-        exceeds it.
+        Without a tolerance: compute a Richardson error estimate (one more
+        solve on every other grid point, about 25% more work on the direct
+        path).
+    rtol, atol
+        Tolerances: numbers, or arrays with one value per point of ``t``
+        (e.g. looser far from where the solution matters). When either is
+        given, the solver refines the grid
+        internally (every cell split into ``m`` equal cells, ``m`` = 1, then
+        multiples of 4) until the Richardson estimate over three nested grids
+        (``m``, ``m/2``, ``m/4``), trusted only in the asymptotic range of
+        the method, is below ``atol + rtol |y|`` at every point of ``t``;
+        ``y`` is returned on ``t``. ``status`` is 1 if that cannot be reached
+        (rounding floor, or more than ``max_points`` points needed). ``rtol``
+        in ``[2.2e-16, 1)`` (below machine epsilon nothing is reachable),
+        ``atol >= 0``; default 0 for the one not given.
+    max_points
+        Largest grid the refinement may use.
+    first_refinement
+        Refinement factor of the first attempt (1 or a multiple of 4); default
+        1 if ``t`` can host the three nested grids (``len(t) - 1`` divisible by
+        4), else 4. A grid known to be too coarse saves an attempt with 4.
     path
         ``"auto"`` uses the fastest algorithm the kernel's structure allows,
         ``"direct"`` forces the O(N^2) path, ``"fast"`` requires a fast path.
@@ -77,7 +107,9 @@ def solve_volterra(
     -------
     VolterraResult
         With ``t``, ``y``, ``error_estimate``, ``method``, ``order``,
-        ``success``, ``message`` and ``stats``.
+        ``status`` (0 solved and tolerance reached, 1 tolerance not reached,
+        -1 failed), ``success`` (``status == 0``), ``message`` and typed
+        counters ``stats`` (:class:`~solver.result.SolveStats`).
 
     Raises
     ------
@@ -86,7 +118,7 @@ def solve_volterra(
     """
     start = time.perf_counter()
     t, uniform = _check_grid(t, allow_nonuniform=True)
-    method, order = _check_method(method)
+    method, order = check_method(method)
     if path not in _PATHS:
         raise ValueError(f"path must be one of {_PATHS}, got {path!r}")
     kernel = as_kernel(kernel)
@@ -94,104 +126,316 @@ def solve_volterra(
         raise TypeError("nonlinearity must be a function G(s, y)")
     if history is not None and not isinstance(history, History):
         raise TypeError("history must be a solver.History (History(y=...) or contribution=...)")
-    if tol is not None and not (np.isfinite(tol) and tol > 0):
-        raise ValueError(f"tol must be a positive number, got {tol!r}")
+    tolerance = check_tolerances(rtol, atol, t.size)
     if t.size < order:
         raise ValueError(f"t: method {method!r} needs at least {order} grid points, got {t.size}")
+    if tolerance is not None:
+        if not error_estimate:
+            raise ValueError("error_estimate=False cannot be combined with rtol/atol")
+        if not callable(f):
+            raise ValueError(
+                "f: with rtol/atol the solver refines the grid, so f must be a function f(t), "
+                "not an array of values on t"
+            )
+        if history is not None and history.contribution is not None:
+            if not callable(history.contribution):
+                raise ValueError(
+                    "history: with rtol/atol the contribution must be a function H(t), "
+                    "not an array of values on t"
+                )
+        if not (isinstance(max_points, (int, np.integer)) and max_points >= t.size):
+            raise ValueError(
+                f"max_points must be an integer >= len(t) = {t.size}, got {max_points!r}"
+            )
+        if first_refinement is not None and not (
+            isinstance(first_refinement, (int, np.integer))
+            and (first_refinement == 1 or (first_refinement > 0 and first_refinement % 4 == 0))
+        ):
+            raise ValueError(
+                f"first_refinement must be 1 or a positive multiple of 4, got {first_refinement!r}"
+            )
 
     fvals = _f_on_grid(f, t)
     vshape, dtype = _shape_and_dtype(kernel, t, fvals)
-    fvals = fvals.astype(dtype, copy=False)
+    prob = _Problem(kernel, f, method, order, nonlinearity, history, path, vshape, dtype)
+    stats = SolveStats()
+    if tolerance is None:
+        res = _solve_once(prob, t, fvals, error_estimate, stats)
+    else:
+        res = _solve_to_tolerance(
+            prob, t, tolerance[0], tolerance[1], int(max_points), first_refinement, stats
+        )
+    stats.seconds = time.perf_counter() - start
+    return res
 
-    stats: dict = {}
-    H = np.zeros_like(fvals)
-    Herr = np.zeros(fvals.shape)
-    if history is not None:
-        try:
-            H, Herr, hs = history.evaluate(kernel, t, vshape, dtype, nonlinearity)
-        except HistoryError as exc:
-            return _failed(t, fvals, method, order, str(exc), stats)
-        stats.update(hs)
-        if np.iscomplexobj(H) and np.any(H.imag != 0):
-            dtype = np.complex128  # a complex history makes the problem complex
-        H = H.astype(np.result_type(H, dtype), copy=False)
-        if np.dtype(dtype).kind != "c":
-            H = H.real
-    r = (fvals + H).astype(dtype, copy=False)
 
-    fast = _fast_path(kernel, t, nonlinearity, vshape, path) if uniform else None
-    if not uniform and path == "fast":
-        raise ValueError("path='fast' needs a uniform grid t")
-    stats["path"] = fast or ("direct" if uniform and not isinstance(kernel, Damped) else "cells")
+@dataclass(frozen=True)
+class _Problem:
+    """What stays fixed while the grid changes."""
 
-    def run(tt, rr):
-        if fast == "expsum" and (
-            not isinstance(kernel, Piecewise) or _expsum.breakpoints_on_grid(kernel, tt) is not None
-        ):
-            return _expsum.solve(kernel, tt, rr, order, dtype)
-        if fast == "convolution":
-            return _convolution.solve(kernel, tt, rr, order, dtype)
-        disc = _general.make_discretisation(kernel, tt, order, vshape, dtype, uniform=uniform)
-        if nonlinearity is None:
-            return _general.solve_linear(disc, rr)
-        return _general.solve_nonlinear(disc, rr, nonlinearity)
+    kernel: Kernel
+    f: Callable | np.ndarray
+    method: str
+    order: int
+    nonlinearity: Callable | None
+    history: History | None
+    path: str
+    vshape: tuple[int, ...]
+    dtype: type
 
+
+class _Failed(Exception):
+    """A solve failed for a reason the numerics declare (singular step, history)."""
+
+
+def _rhs(prob: _Problem, tt: np.ndarray, fvals: np.ndarray | None, stats: SolveStats):
+    """``f + H`` on the grid ``tt`` and the history's error estimate."""
+    if fvals is None:
+        fvals = _f_on_grid(prob.f, tt)
+    fvals = fvals.astype(prob.dtype, copy=False)
+    if prob.history is None:
+        return fvals, np.zeros(fvals.shape), prob.dtype
     try:
-        y, s1 = run(t, r)
+        H, Herr, hs = prob.history.evaluate(
+            prob.kernel, tt, prob.vshape, prob.dtype, prob.nonlinearity
+        )
+    except HistoryError as exc:
+        raise _Failed(str(exc)) from None
+    stats.add(hs)
+    dtype = prob.dtype
+    if np.iscomplexobj(H) and np.any(H.imag != 0):
+        dtype = np.complex128  # a complex history makes the problem complex
+    H = H.astype(np.result_type(H, dtype), copy=False)
+    if np.dtype(dtype).kind != "c":
+        H = H.real
+    return (fvals + H).astype(dtype, copy=False), Herr, dtype
+
+
+def _run(prob: _Problem, tt: np.ndarray, rr: np.ndarray, dtype, stats: SolveStats) -> np.ndarray:
+    """One discrete solve on the grid ``tt``; records the path taken."""
+    kernel = prob.kernel
+    uniform = is_uniform(tt)
+    fast = _fast_path(kernel, tt, prob.nonlinearity, prob.vshape, prob.path, uniform)
+    try:
+        if fast == "expsum":
+            y, c = _expsum.solve(kernel, tt, rr, prob.order, dtype)
+        elif fast == "convolution":
+            y, c = _convolution.solve(kernel, tt, rr, prob.order, dtype)
+        else:
+            disc = _general.make_discretisation(
+                kernel, tt, prob.order, prob.vshape, dtype, uniform=uniform
+            )
+            if prob.nonlinearity is None:
+                y, c = _general.solve_linear(disc, rr)
+            else:
+                y, c = _general.solve_nonlinear(disc, rr, prob.nonlinearity)
     except FloatingPointError as exc:
         raise ValueError(str(exc)) from None
     except (ArithmeticError, np.linalg.LinAlgError) as exc:
-        return _failed(t, fvals, method, order, str(exc), stats)
-    stats.update(s1)
+        raise _Failed(str(exc)) from None
+    stats.add(c)
+    stats.solves += 1
+    if not stats.path:
+        stats.path = fast or ("direct" if uniform and not isinstance(kernel, Damped) else "cells")
+    return y
 
+
+def _solve_once(prob, t, fvals, error_estimate, stats) -> VolterraResult:
+    """The solution on ``t`` as given, with a Richardson estimate on ``t[::2]``."""
+    stats.points = t.size
+    try:
+        r, Herr, dtype = _rhs(prob, t, fvals, stats)
+        y = _run(prob, t, r, dtype, stats)
+    except _Failed as exc:
+        return _failed(t, fvals, prob, str(exc), stats)
     message = "solved"
-    success = True
     if error_estimate:
+        order = prob.order
         if t.size >= 2 * order + 1:
             # Richardson: the same method on every other grid point
             try:
-                yc, _ = run(t[::2], r[::2])
-            except (ArithmeticError, np.linalg.LinAlgError) as exc:
+                yc = _run(prob, t[::2], r[::2], dtype, stats)
+            except _Failed as exc:
                 yc = None
                 message = f"solved; no error estimate (coarse solve failed: {exc})"
             est = _richardson(y, yc, order) if yc is not None else np.full(y.shape, np.inf)
         else:
-            # too few points for Richardson: compare with the trapezoidal rule on the same
-            # grid (an over-estimate: the error of the lower-order solution)
-            if order == 2:
-                raise ValueError(
-                    f"t: an error estimate with method 'trapezoidal' needs at least 5 grid "
-                    f"points, got {t.size} (or pass error_estimate=False)"
-                )
-            disc_lo = _general.make_discretisation(kernel, t, 2, vshape, dtype, uniform=uniform)
-            try:
-                if nonlinearity is None:
-                    ylo, _ = _general.solve_linear(disc_lo, r)
-                else:
-                    ylo, _ = _general.solve_nonlinear(disc_lo, r, nonlinearity)
-                est = np.abs(y - ylo)
-                message = "solved; error estimate from the trapezoidal rule (grid too short)"
-            except (ArithmeticError, np.linalg.LinAlgError) as exc:
-                est = np.full(y.shape, np.inf)
-                message = f"solved; no error estimate ({exc})"
+            est, message = _short_grid_estimate(prob, t, r, y, dtype, stats)
         est = est + Herr + _roundoff_floor(y)
     else:
         est = np.full(y.shape, np.nan)
     if not np.all(np.isfinite(y)):
-        success = False
-        message = "the solution overflowed (NaN or inf); the kernel may be too large for this grid"
-    elif tol is not None:
-        worst = float(np.nanmax(est)) if np.any(np.isfinite(est)) else np.inf
-        if not worst <= tol:
-            success = False
-            message = f"error estimate {worst:.3g} exceeds tol={tol:.3g}: refine the grid"
-    stats["seconds"] = time.perf_counter() - start
-    return VolterraResult(t, y, est, method, order, success, message, stats)
+        return _failed(
+            t, y, prob,
+            "the solution overflowed (NaN or inf); the kernel may be too large for this grid",
+            stats,
+        )  # fmt: skip
+    return VolterraResult(t, y, est, prob.method, prob.order, 0, message, stats)
+
+
+def _short_grid_estimate(prob, t, r, y, dtype, stats):
+    """Too few points for Richardson: compare with the trapezoidal rule on the same grid.
+
+    An over-estimate: the error of the lower-order solution.
+    """
+    if prob.order == 2:
+        raise ValueError(
+            f"t: an error estimate with method 'trapezoidal' needs at least 5 grid "
+            f"points, got {t.size} (or pass error_estimate=False)"
+        )
+    low = _Problem(**{**prob.__dict__, "order": 2, "path": "direct"})
+    try:
+        ylo = _run(low, t, r, dtype, SolveStats())
+    except _Failed as exc:
+        return np.full(y.shape, np.inf), f"solved; no error estimate ({exc})"
+    return np.abs(y - ylo), "solved; error estimate from the trapezoidal rule (grid too short)"
+
+
+def _solve_to_tolerance(prob, t, rtol, atol, max_points, first, stats) -> VolterraResult:
+    """Refine ``t`` by integer factors until the error estimate meets ``atol + rtol |y|``."""
+    p = prob.order
+    N = t.size
+    if first is None:
+        first = 1 if (N - 1) % 4 == 0 and N >= 4 * p + 1 else 4
+    if first == 1 and not ((N - 1) % 4 == 0 and N >= 4 * p + 1):
+        raise ValueError(
+            f"first_refinement=1 needs len(t) - 1 divisible by 4 and len(t) >= {4 * p + 1}"
+        )
+    m = first
+    prev_q = np.inf
+    best = None
+    status, message = 1, ""
+    while True:
+        fine = t if m == 1 else refine(t, m)
+        if fine.size > max_points:
+            message = (
+                f"tolerance not reached: the next refinement needs {fine.size} points "
+                f"> max_points = {max_points}"
+            )
+            break
+        try:
+            r, Herr_f, dtype = _rhs(prob, fine, None, stats)
+            y1 = _run(prob, fine, r, dtype, stats)
+            y2 = _run(prob, fine[::2], r[::2], dtype, stats)
+            y4 = _run(prob, fine[::4], r[::4], dtype, stats)
+        except _Failed as exc:
+            if best is None:
+                return _failed(t, np.zeros((N,) + prob.vshape), prob, str(exc), stats)
+            message = f"tolerance not reached: a finer solve failed ({exc})"
+            break
+        if not np.all(np.isfinite(y1)):
+            return _failed(
+                t, y1[:: m], prob,
+                "the solution overflowed (NaN or inf); the kernel may be too large for this grid",
+                stats,
+            )  # fmt: skip
+        stats.points = fine.size
+        stats.refinement_factor = m
+        if m == 1:
+            # every other user point is on the coarse grids: Richardson there, the larger
+            # neighbour at the others
+            y = y1
+            d1 = _coarse_differences(y1, y2)
+            d2 = np.repeat(_coarse_differences(y2, y4), 2, axis=0)[:N]
+            Herr = Herr_f
+        else:
+            y = y1[::m]
+            d1 = np.abs(y - y2[:: m // 2])
+            d2 = np.abs(y2[:: m // 2] - y4[:: m // 4])
+            Herr = Herr_f[::m]
+        tol = _broadcast_tol(atol, rtol, y)
+        # the global ratio of successive differences (in units of the tolerance) drives the
+        # choice of the next grid; the estimate itself is pointwise: each point uses its own
+        # ratio d2/d1, Richardson's divisor where that is in the asymptotic range and the
+        # difference |y_h - y_2h| itself elsewhere
+        D1 = float(np.max(d1 / tol))
+        D2 = float(np.max(d2 / tol))
+        rho = D2 / D1 if D1 > 0 else np.inf
+        asymptotic = _asymptotic(rho, p)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rho_i = np.where(d1 > 0, d2 / np.where(d1 > 0, d1, 1.0), np.inf)
+        inwin = _asymptotic(rho_i, p)
+        est = np.where(inwin, d1 / _richardson_divisor(rho_i, p), d1)
+        floor = _roundoff_floor(y1)
+        est = np.maximum(est, floor) + Herr
+        q = float(np.max(est / tol))
+        # a point whose differences do not shrink (ratio < 2) where they matter has no
+        # trustworthy estimate yet
+        stalled = bool(np.any((d1 > 0.01 * tol) & (rho_i < 2.0)))
+        rounding = float(np.max(d1)) <= 100.0 * floor
+        best = (y, est)
+        if q <= 1.0 and (not stalled or rounding):
+            status, message = 0, f"solved to the tolerance (grid refined {m}x, {fine.size} points)"
+            break
+        if rounding and q > 0.5 * prev_q:
+            message = (
+                f"tolerance not reached: the error estimate stopped falling at "
+                f"{float(np.max(est)):.3g} (rounding floor of the discrete equation)"
+            )
+            break
+        prev_q = q
+        # one order less than observed: convergence is often slower on the next grid
+        factor = (2.0 * q) ** (1.0 / max(_observed_order(rho, p) - 1.0, 1.0)) if asymptotic else 2.0
+        m_new = 4 * int(math.ceil(m * factor / 4.0))
+        m = max(m_new, m + 4 if m > 1 else 4)
+        stats.refinements += 1
+    if best is None:
+        raise ValueError(
+            f"max_points = {max_points} is too small for even the first refinement of t"
+        )
+    y, est = best
+    if status != 0:
+        worst = float(np.max(est / _broadcast_tol(atol, rtol, y)))
+        message = f"{message}; estimated error is {worst:.3g} x the tolerance"
+    return VolterraResult(t, y, est, prob.method, prob.order, status, message, stats)
+
+
+def _broadcast_tol(atol, rtol, y: np.ndarray) -> np.ndarray:
+    """``atol + rtol |y|`` per point (per-point tolerance arrays broadcast over components)."""
+    a = np.asarray(atol, dtype=float)
+    r = np.asarray(rtol, dtype=float)
+    if y.ndim > 1:
+        a = a.reshape(a.shape + (1,) * (y.ndim - 1)) if a.ndim else a
+        r = r.reshape(r.shape + (1,) * (y.ndim - 1)) if r.ndim else r
+    tol = a + r * np.abs(y)
+    return np.where(tol > 0, tol, np.finfo(float).tiny)
+
+
+def _asymptotic(rho, p: int):
+    """Is the ratio of successive differences ``rho`` in the asymptotic range of order ``p``?
+
+    Accepted: ``2^(p-2) <= rho <= 2^(p+1)`` (at least 2). The lower end admits
+    order ``p - 1``, which product integration shows where the memory of the
+    kernel is much shorter than the step (``Re mu h >> 1``: the interpolation
+    error of ``y`` next to ``t_n`` is not cancelled by the concentrated weight).
+    """
+    return (max(2.0 ** (p - 2), 2.0) <= rho) & (rho <= 2.0 ** (p + 1))
+
+
+def _observed_order(rho: float, p: int) -> float:
+    """``log2 rho`` clipped to ``[max(p - 2, 1), p]``."""
+    return float(np.clip(np.log2(rho), max(p - 2, 1), p))
+
+
+def _richardson_divisor(rho, p: int):
+    """Divisor of ``|y_h - y_2h|`` in the error estimate of ``y_h`` in the asymptotic range.
+
+    The error of ``y_h`` is ``|y_h - y_2h| / (rho - 1)`` for an exact power law;
+    near the end of the pre-asymptotic range the next reduction can be several
+    times smaller than the last one, so only a quarter of the observed ratio
+    (at most ``2^p``) is assumed: ``max(min(rho, 2^p)/4, 2) - 1``.
+    """
+    return np.maximum(np.minimum(rho, 2.0**p) / 4.0, 2.0) - 1.0
 
 
 def _richardson(y, yc, order):
     """|y_h − y_2h|/(2^p − 1) at the even points; each odd point gets the larger neighbour."""
-    diff = np.abs(y[::2] - yc) / (2.0**order - 1.0)
+    return _coarse_differences(y, yc) / (2.0**order - 1.0)
+
+
+def _coarse_differences(y, yc):
+    """|y_h − y_2h| at the even points; each odd point gets the larger neighbour."""
+    diff = np.abs(y[::2] - yc)
     est = np.empty(y.shape)
     est[::2] = diff
     n_odd = est[1::2].shape[0]
@@ -205,12 +449,57 @@ def _roundoff_floor(y):
     return 10.0 * np.finfo(float).eps * np.sqrt(y.shape[0]) * np.max(np.abs(y))
 
 
-def _failed(t, fvals, method, order, message, stats):
-    y = np.full(fvals.shape, np.nan, dtype=fvals.dtype)
-    return VolterraResult(t, y, np.full(fvals.shape, np.nan), method, order, False, message, stats)
+def _failed(t, like, prob, message, stats):
+    y = np.full(np.shape(like), np.nan, dtype=np.result_type(like, prob.dtype))
+    est = np.full(y.shape, np.nan)
+    return VolterraResult(t, y, est, prob.method, prob.order, -1, message, stats)
 
 
-def _check_method(method: str) -> tuple[str, int]:
+def check_tolerances(rtol, atol, n: int | None = None):
+    """Validate ``rtol``/``atol`` (numbers, or arrays of length ``n``: one per grid point).
+
+    Returns None if neither is given, else ``(rtol, atol)`` as floats or float arrays.
+    """
+    if rtol is None and atol is None:
+        return None
+    vals = []
+    for name, v in (("rtol", rtol), ("atol", atol)):
+        if v is None:
+            vals.append(0.0)
+            continue
+        if isinstance(v, bool):
+            raise TypeError(f"{name} must be a number or an array of numbers, got a bool")
+        try:
+            a = np.asarray(v, dtype=float)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"{name} must be a number or an array of numbers, got {type(v).__name__}"
+            ) from None
+        if a.ndim > 1 or (a.ndim == 1 and a.shape != (n,)):
+            raise ValueError(
+                f"{name}: an array of tolerances needs one per grid point, shape ({n},), "
+                f"got {a.shape}"
+            )
+        if not np.all(np.isfinite(a)) or np.any(a < 0):
+            raise ValueError(f"{name} must be finite and >= 0, got {v!r}")
+        vals.append(float(a) if a.ndim == 0 else a)
+    rt, at = vals
+    if np.all(np.asarray(rt) == 0) and np.all(np.asarray(at) == 0):
+        raise ValueError("rtol and atol cannot both be 0 (nothing is reachable)")
+    rpos = np.asarray(rt)[np.asarray(rt) > 0]
+    if rpos.size and float(np.min(rpos)) < RTOL_FLOOR:
+        raise ValueError(
+            f"rtol = {float(np.min(rpos)):.3g} is below the rounding floor of double precision: "
+            f"the smallest meaningful rtol is {RTOL_FLOOR:.3g} (machine epsilon), and discrete "
+            "solutions are typically reachable to ~10 eps sqrt(N) relative"
+        )
+    if np.any(np.asarray(rt) >= 1):
+        raise ValueError(f"rtol must be in [{RTOL_FLOOR:.3g}, 1), got {rtol!r}")
+    return rt, at
+
+
+def check_method(method: str) -> tuple[str, int]:
+    """Validate a method name; returns ``(name, order)`` (``"auto"`` = gregory6)."""
     if not isinstance(method, str):
         raise TypeError(f"method must be a string, got {type(method).__name__}")
     if method == "auto":
@@ -236,14 +525,13 @@ def _check_grid(t, allow_nonuniform: bool = False):
     d = np.diff(t)
     if np.any(d <= 0):
         raise ValueError("t must be strictly increasing")
-    h = (t[-1] - t[0]) / (t.size - 1)
-    uniform = bool(np.max(np.abs(d - h)) <= 1e-8 * h + 4 * np.finfo(float).eps * np.max(np.abs(t)))
+    uniform = is_uniform(t)
     if allow_nonuniform:
         return t, uniform
     if not uniform:
         raise ValueError(
             "t must be uniformly spaced (largest deviation of a step from the mean step: "
-            f"{np.max(np.abs(d - h)):.3g}); use np.linspace"
+            f"{np.max(np.abs(d - (t[-1] - t[0]) / (t.size - 1))):.3g}); use np.linspace"
         )
     return t
 
@@ -313,7 +601,7 @@ def _shape_and_dtype(kernel: Kernel, t, fvals):
     return vshape, (np.complex128 if complex_ else np.float64)
 
 
-def _fast_path(kernel: Kernel, t, nonlinearity, vshape, path: str) -> str | None:
+def _fast_path(kernel: Kernel, t, nonlinearity, vshape, path: str, uniform: bool) -> str | None:
     """Name of the fast path to use, or None for the direct path."""
     if path == "direct":
         return None
@@ -326,12 +614,12 @@ def _fast_path(kernel: Kernel, t, nonlinearity, vshape, path: str) -> str | None
         # (the Richardson solve on t[::2] falls back to the direct path by itself when the
         # breakpoints miss its grid)
     name = "expsum" if ok else None
-    if isinstance(kernel, Convolution) and nonlinearity is None and not vshape:
+    if isinstance(kernel, Convolution) and nonlinearity is None and not vshape and uniform:
         name = "convolution"
     if path == "fast" and name is None:
         raise ValueError(
             "path='fast': no fast path for this problem (needs a scalar linear equation with an "
             "ExpSum kernel, a Piecewise of ExpSum pieces with non-decreasing breakpoints on grid "
-            "points, or a Convolution kernel)"
+            "points, or a Convolution kernel on a uniform grid)"
         )
     return name

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .api import _check_grid, _check_method, solve_volterra
+from .api import _check_grid, check_method, solve_volterra
 from .kernels import Kernel, as_kernel
 
 __all__ = ["resolvent", "Resolvent"]
@@ -76,7 +76,7 @@ def resolvent(kernel: Kernel | Callable, t: np.ndarray, *, method: str = "auto")
         As for :func:`solve_volterra`.
     """
     t = _check_grid(t)
-    method, order = _check_method(method)
+    method, order = check_method(method)
     kernel = as_kernel(kernel)
     N = t.size
     first = np.asarray(kernel.evaluate(t[:1], t[:1]))

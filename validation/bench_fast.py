@@ -122,7 +122,7 @@ def section_exponents(kmax: int) -> None:
             t = np.linspace(t0, t1, N)
             dt, res = best_time(lambda kernel=kernel, t=t: solve(kernel, t), 3 if N <= 2**18 else 1)
             want = "convolution" if name == "Convolution" else "expsum"
-            if res.stats["path"] != want:
+            if res.stats.path != want:
                 raise RuntimeError(f"{name}: expected path {want!r}, got {res.stats['path']!r}")
             times[name].append(dt)
     hdr = f"{'N':>9} | " + " | ".join(f"{n:>11}" for n in FAST_CASES)

@@ -64,14 +64,14 @@ def test_phi_identically_one_gives_one_over_Q(name, rtol):
 # --------------------------------------------------------------------------
 
 PATH_CASES = [
-    # (params, rtol); every direct-path grid stays below ~2500 points
+    # (params, rtol); every direct-path grid stays below 10 000 points (O(N²) work)
     (P(tau_over_tau3=0.3, gamma_tau=0.5, Dq2_tau=0.05), 1e-6),
     (P(tau_over_tau1=0.3, E_tau=1.0, Dq2_tau=0.05), 1e-6),
     (P(tau_over_tau1=0.2, E_tau=0.7, tau_over_tau3=0.3, gamma_tau=0.3, Dq2_tau=0.02), 1e-6),
     (P(tau_over_tau1=0.2, E_tau=2.0, tau_over_tau3=0.6, gamma_tau=3.0, Dq2_tau=0.05), 1e-6),
     (P(tau_over_tau3=0.1, gamma_tau=0.1, Dq2_tau=0.02), 1e-6),
     (P(tau_over_tau3=0.1, gamma_tau=0.1, Dq2_tau=0.02), 1e-8),
-    (P(tau_over_tau1=0.4, E_tau=0.3, tau_over_tau3=0.4, gamma_tau=0.05, Dq2_tau=0.1), 1e-8),
+    (P(tau_over_tau1=0.4, E_tau=0.3, tau_over_tau3=0.4, gamma_tau=0.05, Dq2_tau=0.1), 1e-6),
 ]
 
 
@@ -83,10 +83,10 @@ def test_fast_path_agrees_with_general_path(p, rtol):
     """
     fast = solve_direct(p, rtol=rtol)
     slow = solve_direct(p, rtol=rtol, path="direct")
-    assert fast.stats["path"] == "expsum"
-    assert slow.stats["path"] == "direct"
+    assert fast.stats.path == "expsum"
+    assert slow.stats.path == "direct"
     assert fast.converged and slow.converged, (fast.message, slow.message)
-    assert slow.stats["N"] <= 10_000
+    assert slow.stats.points <= 10_000
     assert abs(fast.F0 - slow.F0) <= rtol * abs(fast.F0), (fast.F0, slow.F0)
 
 
@@ -164,7 +164,7 @@ def test_error_estimate_is_not_too_pessimistic(name):
     rtol = 1e-6
     sol, ref, ref_err, true = _case(name, rtol)
     assert sol.error_estimate <= 10 * rtol * abs(sol.F0)
-    fine = solve_direct(ERROR_CASES[name], rtol=1e-11, T=sol.T, max_refinements=2)
+    fine = solve_direct(ERROR_CASES[name], rtol=1e-11, T=sol.T)
     disc_true = abs(sol.F0 - fine.F0)
     trunc_true = abs(fine.F0 - ref)
     floor = max(10 * (ref_err + fine.discretisation_error), 1e-12 * abs(ref))

@@ -24,7 +24,7 @@ def test_order_on_graded_mesh(order, Ns):
     for N in (81, 161, 321):  # asymptotic range for all three orders
         t = graded(10.0, N, g=2.0)
         res = solve_volterra(lambda t, s: -(t - s), lambda t: np.ones_like(t), t, method=method)
-        assert res.stats["path"] == "cells"
+        assert res.stats.path == "cells"
         errs.append(np.max(np.abs(res.y - np.cos(t))))
         assert 0.1 <= res.max_error_estimate / errs[-1] <= 10
     orders = np.log2(np.array(errs[:-1]) / np.array(errs[1:]))

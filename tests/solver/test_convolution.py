@@ -83,8 +83,8 @@ def test_fast_matches_direct(name, N, method):
     """
     _, fast = _solve(name, N, method, "auto")
     _, direct = _solve(name, N, method, "direct")
-    assert fast.stats["path"] == "convolution"
-    assert direct.stats["path"] == "direct"
+    assert fast.stats.path == "convolution"
+    assert direct.stats.path == "direct"
     assert fast.y.dtype == direct.y.dtype
     assert _rel_diff(fast.y, direct.y) <= 1e-12
 
@@ -164,9 +164,9 @@ def test_error_estimate_and_stats():
     t = np.linspace(0.0, t_end, 2049)
     res = solve_volterra(kernel, f, t, method="trapezoidal", path="fast")
     err = np.abs(res.y - exact(t))
-    assert res.stats["path"] == "convolution"
-    assert res.stats["fft_convolutions"] > 0
-    assert res.stats["kernel_evaluations"] >= t.size
+    assert res.stats.path == "convolution"
+    assert res.stats.fft_convolutions > 0
+    assert res.stats.kernel_evaluations >= t.size
     # the estimate tracks the error to within 1 % at this resolution; allow 10 %
     assert np.max(err) <= 1.1 * res.max_error_estimate
 

@@ -45,7 +45,7 @@ def test_fast_path_agrees_with_general_path(name):
     f = np.cos(t) + 0.5
     fast = solve_volterra(K, f, t, path="fast")
     direct = solve_volterra(K, f, t, path="direct")
-    assert fast.stats["path"] == "expsum" and direct.stats["path"] == "direct"
+    assert fast.stats.path == "expsum" and direct.stats.path == "direct"
     scale = np.max(np.abs(direct.y))
     assert fast.max_error_estimate < 1e-12 * scale
     assert np.max(np.abs(fast.y - direct.y)) <= 1e-12 * scale
@@ -101,7 +101,7 @@ def test_million_points_with_overflowing_factors():
     K = kernels.ExpSum([0.5], [0.8], [1.8])
     f = 1.0 - 0.5 * (np.exp(0.8 * t) - np.exp(-(t + 2000.0) - 1600.0)) / 1.8
     res = solve_volterra(K, f, t, error_estimate=False)
-    assert res.success and res.stats["path"] == "expsum"
+    assert res.success and res.stats.path == "expsum"
     assert np.all(np.isfinite(res.y))
     # product integration of exp(0.8 s) y(s) with y = 1: exact for the exponential factor,
     # rounding over 1e6 steps of size ~1e-16 each
@@ -132,6 +132,6 @@ def test_off_grid_breakpoints_fall_back_to_direct():
     )
     t = np.linspace(0, 4, 201)
     res = solve_volterra(K, np.ones_like(t), t)
-    assert res.stats["path"] == "direct"
+    assert res.stats.path == "direct"
     with pytest.raises(ValueError, match="fast path"):
         solve_volterra(K, np.ones_like(t), t, path="fast")

@@ -59,7 +59,7 @@ def test_even_number_of_points_keeps_the_fast_path():
     right = kernels.ExpSum([0.4], [2 * g], [1 - 2 * g])
     K = kernels.Piecewise([left, right], [lambda t: 2 * t])
     res = solve_volterra(K, lambda t: np.ones_like(t), np.linspace(-20, 0, 4000))
-    assert res.stats["path"] == "expsum" and res.success
+    assert res.stats.path == "expsum" and res.success
 
 
 def test_resolvent_of_a_system():
