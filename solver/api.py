@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from . import _convolution, _expsum, _general
+from . import _convolution, _expsum, _general, _jit
 from .history import History, HistoryError
 from .kernels import Convolution, Damped, ExpSum, Kernel, Piecewise, as_kernel
 from .result import VolterraResult
@@ -21,6 +21,7 @@ _DEFAULT_METHOD = "gregory6"
 _PATHS = ("auto", "direct", "fast")
 
 
+@_jit.with_vectorized
 def solve_volterra(
     kernel: Kernel | Callable,
     f: Callable | np.ndarray,
@@ -32,6 +33,7 @@ def solve_volterra(
     error_estimate: bool = True,
     tol: float | None = None,
     path: str = "auto",
+    vectorized: bool | None = None,
 ) -> VolterraResult:
     r"""Solve a Volterra integral equation of the second kind on a uniform grid.
 
@@ -72,6 +74,15 @@ def solve_volterra(
     path
         ``"auto"`` uses the fastest algorithm the kernel's structure allows,
         ``"direct"`` forces the O(N^2) path, ``"fast"`` requires a fast path.
+    vectorized
+        Whether the user's functions (kernel functions, ``f``, breakpoints,
+        ``History`` functions, ``nonlinearity`` in a history) accept NumPy
+        arrays, as in :func:`scipy.integrate.solve_ivp`. ``None`` detects it:
+        a function that gives the same values on arrays as point by point is
+        evaluated with NumPy (no compilation); any other kernel function is
+        compiled with Numba (cached per function object), any other function
+        called point by point. ``True`` trusts it (a wrong output shape is a
+        ValueError); ``False`` evaluates point by point.
 
     Returns
     -------
@@ -251,22 +262,7 @@ def _check_grid(t, allow_nonuniform: bool = False):
 def _f_on_grid(f, t) -> np.ndarray:
     N = t.size
     if callable(f):
-        first = np.asarray(f(t[0]))
-        vshape = first.shape
-        if len(vshape) > 1:
-            raise ValueError(f"f must return a scalar or a 1-D array, got shape {vshape}")
-        try:
-            v = np.asarray(f(t))
-        except Exception:
-            v = None
-        if v is not None and v.shape == (N,) + vshape:
-            pass
-        elif v is not None and vshape and v.shape == vshape + (N,):
-            v = np.moveaxis(v, -1, 0)
-        elif v is not None and v.shape == vshape:
-            v = np.broadcast_to(v, (N,) + vshape).copy()
-        else:
-            v = np.asarray([f(x) for x in t])
+        v = _jit.Evaluator(f, "f", value="vector")(t)
     else:
         try:
             v = np.asarray(f)
