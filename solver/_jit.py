@@ -16,14 +16,17 @@ three ways chosen by the ``vectorized`` setting of the current solve
     either axis order for systems, or one value, which is then broadcast as a
     constant), the function is evaluated with NumPy from then on. If the array
     call raises one of :data:`NOT_VECTORISABLE` or disagrees, it is evaluated
-    point by point: kernels compiled with Numba (they are evaluated O(N^2)
-    times), the other functions in a Python loop (O(N) values).
+    point by point: kernels and histories compiled with Numba (``compile=True``:
+    they are evaluated O(N^2) times), the other functions in a Python loop
+    (O(N) values). Calls on fewer points, before the decision, are made point
+    by point in Python.
 ``True``
     Trusted to accept arrays: always called on arrays; an output of the wrong
     shape is a ValueError naming the function and the shapes.
 ``False``
-    A scalar function: kernels are compiled with Numba (a Python loop, with a
-    warning, where Numba cannot compile them), the others called point by point.
+    A scalar function: evaluated point by point, compiled with Numba where
+    ``compile=True`` (a Python loop, with a warning, where Numba cannot
+    compile it).
 
 Any other error raised by the user's function propagates at once; it is never
 caught and retried.
@@ -245,12 +248,8 @@ class Evaluator:
     def __init__(self, fn: Callable, what: str, *, value="kernel", compile: bool = False):
         self.fn, self.what, self.value, self.compile = fn, what, value, compile
         self._ways: dict = {}  # vectorized setting -> how to evaluate, once decided
-
-    @property
-    def mode(self) -> str | None:
-        """How the current setting evaluates: "numpy", "numba", "python" or None (undecided)."""
-        way = self._ways.get(_VECTORIZED.get())
-        return None if way is None else way.mode
+        self.mode: str | None = None
+        """How the last evaluation went: "numpy", "numba", "python" (None: not decided yet)."""
 
     def __call__(self, *args: np.ndarray) -> np.ndarray:
         if self.compile:
@@ -264,28 +263,29 @@ class Evaluator:
         n = args[0].shape[-1]
         setting = _VECTORIZED.get()
         way = self._ways.get(setting)
-        if way is not None:
-            return way(args, n)
+        first_output = None
+        if way is None:
+            way, first_output = self._decide(setting, args, n)
+            if way is None:  # not decided on this call: point by point
+                return _loop(self.fn, args, n, self.value, self.what, python=self.compile)
+            self._ways[setting] = way
+        self.mode = way.mode
+        if first_output is not None:  # the array call that decided is the evaluation
+            return way.finish(first_output, n)
+        return way(args, n)
+
+    def _decide(self, setting, args, n):
+        """How to evaluate with this setting, and the array output if one was computed."""
         if setting is True:
             v = np.asarray(self.fn(*args))
             elem, layout = _layout_of(v, n, self.value, self.what)
-            way = self._ways[setting] = _Vectorised(self.fn, self.what, elem, layout)
-            return way.finish(v, n)
+            return _Vectorised(self.fn, self.what, elem, layout), v
         if setting is False or isinstance(self.fn, CPUDispatcher):
-            way = self._ways[setting] = self._pointwise(args)
-            return way(args, n)
-        return self._detect(args, n)
-
-    def _pointwise(self, args):
-        if self.compile:
-            return _compiled(self.fn, self.what, _point(args, 0, True), self.value)
-        return _PythonLoop(self.fn, self.what, self.value, python=False)
-
-    def _detect(self, args, n):
+            return self._pointwise(args), None
+        # detect
         python = self.compile  # kernels see Python floats, as in their compiled form
         if n < _DETECT_MIN or not any(_varies(a) for a in args):
-            # too few distinct points to tell a constant from a reduction: one by one
-            return _loop(self.fn, args, n, self.value, self.what, python)
+            return None, None  # too few distinct points to tell a constant from a reduction
         first = args[0]
         idx = sorted({0, n // 2, n - 1, int(np.argmin(first)), int(np.argmax(first))})
         ref = [np.asarray(self.fn(*_point(args, i, python))) for i in idx]  # errors propagate
@@ -293,13 +293,16 @@ class Evaluator:
         try:
             v = np.asarray(self.fn(*args))
         except NOT_VECTORISABLE:
-            v = None
-        layout = None if v is None else _matching_layout(v, n, elem, idx, ref)
+            return self._pointwise(args), None
+        layout = _matching_layout(v, n, elem, idx, ref)
         if layout is None:
-            way = self._ways[None] = self._pointwise(args)
-            return way(args, n)
-        way = self._ways[None] = _Vectorised(self.fn, self.what, elem, layout)
-        return way.finish(v, n)
+            return self._pointwise(args), None
+        return _Vectorised(self.fn, self.what, elem, layout), v
+
+    def _pointwise(self, args):
+        if self.compile:
+            return _compiled(self.fn, self.what, _point(args, 0, True), self.value)
+        return _PythonLoop(self.fn, self.what, self.value, python=False)
 
 
 def _varies(a: np.ndarray) -> bool:

@@ -45,7 +45,7 @@ def solve_volterra(
     Parameters
     ----------
     kernel
-        A function ``k(t, s)`` (compiled with Numba; float, complex or
+        A function ``k(t, s)`` (see ``vectorized``; float, complex or
         ``(d, d)`` array for systems) or a :mod:`solver.kernels` object
         declaring structure (``Convolution``, ``ExpSum``, ``Piecewise``).
     f
@@ -76,13 +76,17 @@ def solve_volterra(
         ``"direct"`` forces the O(N^2) path, ``"fast"`` requires a fast path.
     vectorized
         Whether the user's functions (kernel functions, ``f``, breakpoints,
-        ``History`` functions, ``nonlinearity`` in a history) accept NumPy
-        arrays, as in :func:`scipy.integrate.solve_ivp`. ``None`` detects it:
-        a function that gives the same values on arrays as point by point is
-        evaluated with NumPy (no compilation); any other kernel function is
-        compiled with Numba (cached per function object), any other function
-        called point by point. ``True`` trusts it (a wrong output shape is a
-        ValueError); ``False`` evaluates point by point.
+        ``History`` functions, and ``nonlinearity`` where a history is
+        integrated) accept NumPy arrays, as in :func:`scipy.integrate.solve_ivp`;
+        on arrays they return the values with the point axis first or last
+        (``nonlinearity`` gets ``y`` as ``(d, n)`` for systems). ``None``
+        detects it: a function that gives the same values on an array as
+        point by point is evaluated with NumPy and compiles nothing; kernel
+        functions and ``History.y`` that cannot take arrays are compiled with
+        Numba (once per function object), other functions called point by
+        point. ``True`` trusts it (a wrong output shape is a ValueError naming
+        the function); ``False`` evaluates point by point, compiled where
+        Numba can.
 
     Returns
     -------

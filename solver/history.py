@@ -47,8 +47,8 @@ class History:
     ----------
     y
         ``φ(s)`` for ``s < t0``: the solution there (vectorised over NumPy
-        arrays, or scalar). The solver integrates ``K(t, s) G(s, φ(s))`` over
-        ``(-inf, t0)``; the integrand must decay.
+        arrays, or scalar: then compiled with Numba). The solver integrates
+        ``K(t, s) G(s, φ(s))`` over ``(-inf, t0)``; the integrand must decay.
     contribution
         ``H(t)`` for the grid points, as a function or an array of shape
         ``y.shape``: the history integral computed by the caller.

@@ -1,7 +1,8 @@
 """Kernels K(t, s) of Volterra equations, with their declared structure.
 
 A kernel is handed to :func:`solver.solve_volterra` either as a plain
-function ``k(t, s)`` (compiled with Numba) or as one of the classes here,
+function ``k(t, s)`` (evaluated on NumPy arrays when it accepts them,
+otherwise compiled with Numba) or as one of the classes here,
 which tell the solver what it may exploit:
 
 ``General(k)``
