@@ -16,9 +16,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import types
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -124,45 +126,33 @@ def test_system_kernel_with_the_point_axis_last():
 # --- fresh functions compile nothing -------------------------------------------------------
 
 
+def _load_benchmark():
+    """``validation/bench_startup.py``: its problems are the ones timed there."""
+    path = Path(__file__).resolve().parents[2] / "validation" / "bench_startup.py"
+    spec = importlib.util.spec_from_file_location("bench_startup", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+BENCH = _load_benchmark()
+# every path of the benchmark whose functions accept arrays
+PATHS = [p for p in BENCH.FRESH_PATHS if "scalar only" not in p]
+
+
 def _fresh_problem(path: str) -> dict:
     """A problem of the given path built from functions created now."""
-    if path == "general":
-        return dict(kernel=lambda t, s: -(t - s), f=lambda t: np.ones_like(t))
-    if path == "convolution":
-        return dict(kernel=kernels.Convolution(lambda u: -u), f=lambda t: np.ones_like(t))
-    if path == "piecewise":
-        K = kernels.Piecewise(
-            [lambda t, s: 0.5 * np.cos(t - s), lambda t, s: -0.3 + 0.0 * s], [lambda t: 0.5 * t]
-        )
-        return dict(kernel=K, f=lambda t: np.ones_like(t))
-    if path == "damped":
-        return dict(kernel=kernels.Damped(lambda t, s: 0.5 * np.cos(s), 2.0), f=ones)
-    if path == "history":
-        return dict(
-            kernel=kernels.Convolution(lambda u: 0.5 * np.exp(-u)),
-            f=lambda t: 0.75 * np.cos(t) - 0.25 * np.sin(t),
-            history=History(y=lambda s: np.cos(s)),
-        )
-    if path == "nonlinear":
-        return dict(
-            kernel=lambda t, s: 0.5 + 0.0 * (t - s),
-            f=lambda t: 0.1 * np.ones_like(t),
-            nonlinearity=lambda s, y: y * y,
-        )
-    if path == "nonlinear_history":
+    if path == "nonlinear G(s, y) with a history":
         return dict(
             kernel=kernels.Convolution(lambda u: 0.5 * np.exp(-u)),
             f=lambda t: 0.1 * np.ones_like(t),
             nonlinearity=lambda s, y: y * y,
             history=History(y=lambda s: 0.1 * np.exp(s)),
         )
-    raise ValueError(path)
+    return BENCH.fresh_problem(path)
 
 
-PATHS = ["general", "convolution", "piecewise", "damped", "history", "nonlinear"]
-
-
-@pytest.mark.parametrize("path", [*PATHS, "nonlinear_history"])
+@pytest.mark.parametrize("path", [*PATHS, "nonlinear G(s, y) with a history"])
 def test_fresh_vectorisable_functions_compile_nothing(path):
     t = np.linspace(0.0, 2.0, 101)
     solve_volterra(t=t, **_fresh_problem(path))  # the package's own cores, loaded once
