@@ -261,6 +261,8 @@ class Evaluator:
 
     def _call(self, args: tuple) -> np.ndarray:
         n = args[0].shape[-1]
+        if n == 0:
+            return np.zeros((0,) + (self.value if isinstance(self.value, tuple) else ()))
         setting = _VECTORIZED.get()
         way = self._ways.get(setting)
         first_output = None
