@@ -9,7 +9,7 @@ three ways chosen by the ``vectorized`` setting of the current solve
 :func:`solver.solve_volterra`):
 
 ``None`` (detect)
-    A function already compiled with Numba is used compiled. Any other is
+    A kernel already compiled with Numba is used compiled. Any other function is
     called once on the arrays of its first evaluation with at least three
     distinct points, and at a few of those points one by one; if the array
     call gives the same values in an array of the right shape (``n`` values,
@@ -269,7 +269,7 @@ class Evaluator:
         if way is None:
             way, first_output = self._decide(setting, args, n)
             if way is None:  # not decided on this call: point by point
-                return _loop(self.fn, args, n, self.value, self.what, python=self.compile)
+                return _loop(self.fn, args, n, self.value, self.what, python=False)
             self._ways[setting] = way
         self.mode = way.mode
         if first_output is not None:  # the array call that decided is the evaluation
@@ -282,15 +282,15 @@ class Evaluator:
             v = np.asarray(self.fn(*args))
             elem, layout = _layout_of(v, n, self.value, self.what)
             return _Vectorised(self.fn, self.what, elem, layout), v
-        if setting is False or isinstance(self.fn, CPUDispatcher):
-            return self._pointwise(args), None
-        # detect
-        python = self.compile  # kernels see Python floats, as in their compiled form
+        if setting is False or (self.compile and isinstance(self.fn, CPUDispatcher)):
+            return self._pointwise(args), None  # (a jitted kernel is used as it is)
+        # detect, comparing with calls on NumPy scalars (which follow the rules of arrays:
+        # x / 0 is inf, (-1) ** 0.5 is nan)
         if n < _DETECT_MIN or not any(_varies(a) for a in args):
             return None, None  # too few distinct points to tell a constant from a reduction
         first = args[0]
         idx = sorted({0, n // 2, n - 1, int(np.argmin(first)), int(np.argmax(first))})
-        ref = [np.asarray(self.fn(*_point(args, i, python))) for i in idx]  # errors propagate
+        ref = [np.asarray(self.fn(*_point(args, i, False))) for i in idx]  # errors propagate
         elem = _check_value(ref[0], self.value, self.what)
         try:
             v = np.asarray(self.fn(*args))

@@ -22,6 +22,7 @@ import types
 from fractions import Fraction
 from pathlib import Path
 
+import numba
 import numpy as np
 import pytest
 from numba.core import event
@@ -251,6 +252,21 @@ def test_uncompilable_scalar_function_runs_in_python_with_a_warning():
     assert K._eval.mode == "python"
     # y = 1 - ∫(t - s) y ds: y = cos t; gregory6 with h = 1/20: error ~1e-9
     np.testing.assert_allclose(res.y, np.cos(t), atol=1e-8)
+
+
+def test_jitted_functions():
+    # a jitted kernel is used as it is (compiled loop); a jitted breakpoint that accepts
+    # arrays is called on arrays. Same results as plain NumPy functions, to rounding
+    k = numba.njit(lambda t, s: 0.5 * np.cos(t - s))
+    beta = numba.njit(lambda t: 0.5 * t)
+    t = np.linspace(0.0, 2.0, 41)
+    K = kernels.Piecewise([k, lambda t, s: -0.3 + 0.0 * s], [beta])
+    res = solve_volterra(K, ones, t, path="direct")
+    assert K.pieces[0]._eval.mode == "numba" and K._beta[0].mode == "numpy"
+    K_np = kernels.Piecewise(
+        [lambda t, s: 0.5 * np.cos(t - s), lambda t, s: -0.3 + 0.0 * s], [lambda t: 0.5 * t]
+    )
+    assert_equal_to_rounding(res.y, solve_volterra(K_np, ones, t, path="direct").y)
 
 
 def test_vectorized_false_compiles_a_vectorisable_kernel():
