@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _convolution, _expsum, _general
+from . import _convolution, _expsum, _general, _jit
 from .history import History, HistoryError
 from .kernels import Convolution, Damped, ExpSum, Kernel, Piecewise, as_kernel
 from .mesh import is_uniform, refine
@@ -28,6 +28,7 @@ RTOL_FLOOR: float = float(np.finfo(float).eps)
 DEFAULT_MAX_POINTS: int = 20_000_001
 
 
+@_jit.with_vectorized
 def solve_volterra(
     kernel: Kernel | Callable,
     f: Callable | np.ndarray,
@@ -42,6 +43,7 @@ def solve_volterra(
     max_points: int = DEFAULT_MAX_POINTS,
     first_refinement: int | None = None,
     path: str = "auto",
+    vectorized: bool | None = None,
 ) -> VolterraResult:
     r"""Solve a Volterra integral equation of the second kind on a grid.
 
@@ -53,7 +55,7 @@ def solve_volterra(
     Parameters
     ----------
     kernel
-        A function ``k(t, s)`` (compiled with Numba; float, complex or
+        A function ``k(t, s)`` (see ``vectorized``; float, complex or
         ``(d, d)`` array for systems) or a :mod:`solver.kernels` object
         declaring structure (``Convolution``, ``ExpSum``, ``Piecewise``,
         ``Damped``).
@@ -102,6 +104,19 @@ def solve_volterra(
     path
         ``"auto"`` uses the fastest algorithm the kernel's structure allows,
         ``"direct"`` forces the O(N^2) path, ``"fast"`` requires a fast path.
+    vectorized
+        Whether the user's functions (kernel functions, ``f``, breakpoints,
+        ``History`` functions, and ``nonlinearity`` where a history is
+        integrated) accept NumPy arrays, as in :func:`scipy.integrate.solve_ivp`;
+        on arrays they return the values with the point axis first or last
+        (``nonlinearity`` gets ``y`` as ``(d, n)`` for systems). ``None``
+        detects it: a function that gives the same values on an array as
+        point by point is evaluated with NumPy and compiles nothing; kernel
+        functions and ``History.y`` that cannot take arrays are compiled with
+        Numba (once per function object), other functions called point by
+        point. ``True`` trusts it (a wrong output shape is a ValueError naming
+        the function); ``False`` evaluates point by point, compiled where
+        Numba can.
 
     Returns
     -------
@@ -539,22 +554,7 @@ def _check_grid(t, allow_nonuniform: bool = False):
 def _f_on_grid(f, t) -> np.ndarray:
     N = t.size
     if callable(f):
-        first = np.asarray(f(t[0]))
-        vshape = first.shape
-        if len(vshape) > 1:
-            raise ValueError(f"f must return a scalar or a 1-D array, got shape {vshape}")
-        try:
-            v = np.asarray(f(t))
-        except Exception:
-            v = None
-        if v is not None and v.shape == (N,) + vshape:
-            pass
-        elif v is not None and vshape and v.shape == vshape + (N,):
-            v = np.moveaxis(v, -1, 0)
-        elif v is not None and v.shape == vshape:
-            v = np.broadcast_to(v, (N,) + vshape).copy()
-        else:
-            v = np.asarray([f(x) for x in t])
+        v = _jit.Evaluator(f, "f", value="vector")(t)
     else:
         try:
             v = np.asarray(f)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _jit
 from .kernels import Kernel
 
 __all__ = ["History", "HistoryError"]
@@ -46,8 +47,8 @@ class History:
     ----------
     y
         ``φ(s)`` for ``s < t0``: the solution there (vectorised over NumPy
-        arrays, or scalar). The solver integrates ``K(t, s) G(s, φ(s))`` over
-        ``(-inf, t0)``; the integrand must decay.
+        arrays, or scalar: then compiled with Numba). The solver integrates
+        ``K(t, s) G(s, φ(s))`` over ``(-inf, t0)``; the integrand must decay.
     contribution
         ``H(t)`` for the grid points, as a function or an array of shape
         ``y.shape``: the history integral computed by the caller.
@@ -85,12 +86,7 @@ class History:
 def _values_on_grid(src, t, vshape, what):
     shape = (t.size,) + vshape
     if callable(src):
-        try:
-            v = np.asarray(src(t))
-        except Exception:
-            v = None
-        if v is None or v.shape != shape:
-            v = np.asarray([src(x) for x in t])
+        v = _jit.Evaluator(src, what, value=vshape)(t)
     else:
         v = np.asarray(src)
     if v.shape != shape:
@@ -110,14 +106,16 @@ def _integrate(hist: History, kernel: Kernel, t, vshape, dtype, G):
         beta = kernel.breakpoint_values(t)
         cuts = np.sort(np.clip(t0 - beta, 0.0, None), axis=0)
     edges = np.vstack([np.zeros((1, N)), cuts])  # (nseg_finite + 1, N)
+    phi = _jit.Evaluator(hist.y, "History.y", value=vshape, compile=True)
+    G_ev = None if G is None else _jit.Evaluator(G, "nonlinearity", value=vshape)
 
     def phi_g(s):
-        v = _phi_values(hist.y, s, vshape)
-        if G is None:
-            return v
-        flat = v.reshape((-1,) + vshape)
         sf = s.ravel()
-        return np.asarray([G(sf[i], flat[i]) for i in range(sf.size)]).reshape(v.shape)
+        v = phi(sf)
+        if G_ev is not None:
+            # G(s, y) on arrays gets y with the components first, shape (d, n), for systems
+            v = G_ev(sf, v.T if vshape else v)
+        return v.reshape(s.shape + vshape)
 
     def integrate_map(a, b):
         """Gauss rule for u in [a_n, b_n] (arrays over rows)."""
@@ -184,18 +182,3 @@ def _integrate(hist: History, kernel: Kernel, t, vshape, dtype, G):
     if np.iscomplexobj(H) and not np.any(H.imag != 0):
         H = H.real
     return H, err, {"history_kernel_evaluations": state["evals"]}
-
-
-def _phi_values(phi, s, vshape):
-    shape = s.shape + vshape
-    try:
-        v = np.asarray(phi(s))
-        if v.shape == shape:
-            return v
-        if v.ndim == 0:
-            return np.broadcast_to(v, shape)
-    except Exception:
-        pass
-    flat = s.ravel()
-    v = np.asarray([phi(x) for x in flat])
-    return v.reshape(shape)

@@ -1,7 +1,8 @@
 """Kernels K(t, s) of Volterra equations, with their declared structure.
 
 A kernel is handed to :func:`solver.solve_volterra` either as a plain
-function ``k(t, s)`` (compiled with Numba) or as one of the classes here,
+function ``k(t, s)`` (evaluated on NumPy arrays when it accepts them,
+otherwise compiled with Numba) or as one of the classes here,
 which tell the solver what it may exploit:
 
 ``General(k)``
@@ -75,8 +76,10 @@ class General(Kernel):
     ----------
     k
         ``k(t, s)`` returning a float, a complex number or a ``(d, d)`` array
-        for systems. A plain Python function is compiled with Numba (it must
-        use only NumPy math); an already-jitted function is used as it is.
+        for systems. A function that accepts NumPy arrays is evaluated on
+        arrays; any other is compiled with Numba (it must then use only NumPy
+        or ``math`` functions of scalars); an already-jitted function is used
+        as it is.
     """
 
     def __init__(self, k: Callable):
@@ -85,15 +88,13 @@ class General(Kernel):
         if not callable(k):
             raise TypeError(f"kernel must be callable k(t, s), got {type(k).__name__}")
         self.k = k
-        self._eval = None
+        self._eval = _jit.Evaluator(k, "kernel", value="kernel", compile=True)
 
     def evaluate(self, t, s):
-        if self._eval is None:
-            t = np.ascontiguousarray(t, float)
-            s = np.ascontiguousarray(s, float)
-            probe = (float(t.flat[0]), float(s.flat[0])) if t.size else (0.0, 0.0)
-            self._eval = _jit.pair_evaluator(self.k, "kernel", probe)
-        return self._eval(np.ascontiguousarray(t, float), np.ascontiguousarray(s, float))
+        t = np.asarray(t, float)
+        s = np.asarray(s, float)
+        v = self._eval(t.ravel(), s.ravel())
+        return v.reshape(t.shape + v.shape[1:])
 
 
 class Convolution(Kernel):
@@ -102,21 +103,21 @@ class Convolution(Kernel):
     Parameters
     ----------
     k
-        ``k(u)`` for ``u = t - s >= 0``; float, complex or ``(d, d)`` array.
+        ``k(u)`` for ``u = t - s >= 0``; float, complex or ``(d, d)`` array;
+        evaluated on arrays when it accepts them, else compiled with Numba.
     """
 
     def __init__(self, k: Callable):
         if not callable(k):
             raise TypeError(f"kernel: Convolution needs a callable k(u), got {type(k).__name__}")
         self.k = k
-        self._eval = None
+        self._eval = _jit.Evaluator(k, "kernel", value="kernel", compile=True)
 
     def evaluate_lag(self, u: np.ndarray) -> np.ndarray:
         """Values ``k(u)`` on an array of lags."""
-        if self._eval is None:
-            u = np.ascontiguousarray(u, float)
-            self._eval = _jit.point_evaluator(self.k, "kernel", float(u.flat[0]) if u.size else 0.0)
-        return self._eval(np.ascontiguousarray(u, float))
+        u = np.asarray(u, float)
+        v = self._eval(u.ravel())
+        return v.reshape(u.shape + v.shape[1:])
 
     def evaluate(self, t, s):
         return self.evaluate_lag(np.asarray(t, float) - np.asarray(s, float))
@@ -246,6 +247,10 @@ class Piecewise(Kernel):
                 raise TypeError("Piecewise: pieces cannot themselves be Piecewise")
         self._pieces = tuple(pieces)
         self._breakpoints = tuple(breakpoints)
+        self._beta = tuple(
+            _jit.Evaluator(b, f"kernel: breakpoint {i}", value=())
+            for i, b in enumerate(breakpoints)
+        )
 
     @property
     def pieces(self):
@@ -257,16 +262,10 @@ class Piecewise(Kernel):
 
     def breakpoint_values(self, t: np.ndarray) -> np.ndarray:
         """Array of shape ``(len(breakpoints), len(t))`` of ``beta_i(t)``."""
-        t = np.asarray(t, float)
+        t = np.asarray(t, float).ravel()
         out = np.empty((len(self._breakpoints), t.size))
-        for i, b in enumerate(self._breakpoints):
-            try:
-                v = np.asarray(b(t), dtype=float)
-                if v.shape != t.shape:
-                    v = np.broadcast_to(v, t.shape)
-            except Exception:
-                v = np.array([float(b(x)) for x in t])
-            out[i] = v
+        for i, beta in enumerate(self._beta):
+            out[i] = np.asarray(beta(t), dtype=float)
         if not np.all(np.isfinite(out)):
             raise ValueError("kernel: a breakpoint beta(t) returned NaN or inf")
         if out.shape[0] > 1 and np.any(np.diff(out, axis=0) < 0):
