@@ -43,6 +43,7 @@ import math
 import numbers
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import numpy.typing as npt
 
@@ -105,10 +106,20 @@ def _rate(gamma: float) -> float:
     return _scalar(_nonnegative(gamma, "gamma"), "gamma")
 
 
-def _n_paths(n: int) -> int:
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 2:
-        raise ValueError(f"n_paths must be an integer ≥ 2, got {n!r}")
+def _count(n: int, name: str, minimum: int) -> int:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < minimum:
+        raise ValueError(f"{name} must be an integer ≥ {minimum}, got {n!r}")
     return int(n)
+
+
+def _n_paths(n: int) -> int:
+    return _count(n, "n_paths", 2)
+
+
+def _vector(arr: np.ndarray, name: str) -> np.ndarray:
+    if arr.ndim > 1:
+        raise ValueError(f"{name} must be a scalar or 1-d, got shape {arr.shape}")
+    return arr
 
 
 def _generator(rng: np.random.Generator) -> np.random.Generator:
@@ -269,11 +280,42 @@ class TelegraphPaths:
             raise ValueError(
                 f"t must have shape (m,) or (n_paths, m) = ({self.n_paths}, m), got {t.shape}"
             )
-        flipped = np.zeros((self.n_paths, t.shape[-1]), dtype=bool)
-        for column in self.switch_times.T:  # a few columns: about γ·duration + O(√(γ·duration))
-            flipped ^= column[:, None] <= t
-        start = self.initial[:, None]
-        return np.where(flipped, -start, start)
+        out = np.empty((self.n_paths, t.shape[-1]), dtype=np.int8)
+        if t.ndim == 1:
+            _xi_common(self.initial, self.switch_times, t, np.argsort(t, kind="stable"), out)
+        else:
+            _xi_each(self.initial, self.switch_times, np.ascontiguousarray(t), out)
+        return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _xi_common(initial, switch_times, t, order, out):
+    """out[i, q] = ξ_i(t[q]) for query times shared by all paths (``order`` sorts t).
+
+    One merge per path of its increasing switch times with the sorted queries:
+    O(width + m) per path.
+    """
+    n, w = switch_times.shape
+    for i in range(n):
+        c = 0
+        xi = initial[i]
+        for r in range(t.size):
+            q = order[r]
+            while c < w and switch_times[i, c] <= t[q]:
+                c += 1
+                xi = -xi
+            out[i, q] = xi
+
+
+@numba.njit(cache=True, nogil=True)
+def _xi_each(initial, switch_times, t, out):
+    """out[i, q] = ξ_i(t[i, q]) for query times of each path (a binary search each)."""
+    n, m = t.shape
+    for i in range(n):
+        row = switch_times[i]
+        for q in range(m):
+            flips = np.searchsorted(row, t[i, q], side="right")  # switches in [0, t]
+            out[i, q] = initial[i] if flips % 2 == 0 else -initial[i]
 
 
 def _switch_times(
@@ -515,14 +557,23 @@ def _phase_average(
     n_paths: int,
     rng: np.random.Generator,
 ) -> ComplexEstimate:
-    """Estimate ⟨e^{i(a ξ(t_a) + b ξ(t_b))}⟩ at pairs of times, one sample per path."""
+    """Estimate ⟨e^{i(a ξ(t_a) + b ξ(t_b))}⟩ at pairs of times, one sample per path.
+
+    The phase takes one of four values (ξ = ±1); e^{i·phase} is looked up in
+    a table of those four, indexed by the pair (ξ(t_a), ξ(t_b)).
+    """
     a, b = weights
+    signs = np.array([-1.0, 1.0])
+    phase = a * signs[:, None] + b * signs[None, :]  # phase[(ξa+1)/2, (ξb+1)/2]
+    cos, sin = np.cos(phase).ravel(), np.sin(phase).ravel()
+    m = ta.size
+    both = np.concatenate([ta, tb])
     re, im = _Moments(), _Moments()
-    for k in _chunks(n_paths, gamma, duration, 2 * ta.size):
-        paths = sample_telegraph(gamma, duration, k, rng)
-        phase = a * paths.values(ta) + b * paths.values(tb)
-        re.add(np.cos(phase))
-        im.add(np.sin(phase))
+    for k in _chunks(n_paths, gamma, duration, 2 * m):
+        xi = sample_telegraph(gamma, duration, k, rng).values(both)
+        index = (xi[:, :m] + 1) + (xi[:, m:] + 1) // 2  # 2·(ξa+1)/2 + (ξb+1)/2
+        re.add(cos[index])
+        im.add(sin[index])
     return ComplexEstimate(re.estimate(), im.estimate())
 
 
@@ -558,9 +609,7 @@ def estimate_k(
     J = _scalar(_finite(J, "J"), "J")
     gamma = _rate(gamma)
     t0 = _scalar(_nonnegative(t0, "t0"), "t0")
-    t = _within(t, "t", t0, "t0")
-    if t.ndim > 1:
-        raise ValueError(f"t must be a scalar or 1-d, got shape {t.shape}")
+    t = _vector(_within(t, "t", t0, "t0"), "t")
     n_paths, rng = _n_paths(n_paths), _generator(rng)
     est = _phase_average((J, -J), gamma, t0, np.atleast_1d(t), np.atleast_1d(t0 - t), n_paths, rng)
     return _squeeze(est) if t.ndim == 0 else est
@@ -635,9 +684,7 @@ def estimate_loop_average(
     gamma = _rate(gamma)
     t0 = _scalar(_nonnegative(t0, "t0"), "t0")
     n_paths, rng = _n_paths(n_paths), _generator(rng)
-    p = positions_per_path
-    if isinstance(p, bool) or not isinstance(p, numbers.Integral) or p < 1:
-        raise ValueError(f"positions_per_path must be an integer ≥ 1, got {p!r}")
+    p = _count(positions_per_path, "positions_per_path", 1)
     acc = _Moments()
     for k in _chunks(n_paths, gamma, t0, 2 * p):
         paths = sample_telegraph(gamma, t0, k, rng)
@@ -680,12 +727,9 @@ def estimate_correlation(
         Same shape as ``lags``.
     """
     gamma = _rate(gamma)
-    lags = _finite(lags, "lags")
-    if lags.ndim > 1:
-        raise ValueError(f"lags must be a scalar or 1-d, got shape {lags.shape}")
+    lags = _vector(_finite(lags, "lags"), "lags")
     n_paths, rng = _n_paths(n_paths), _generator(rng)
-    if isinstance(n_origins, bool) or not isinstance(n_origins, numbers.Integral) or n_origins < 1:
-        raise ValueError(f"n_origins must be an integer ≥ 1, got {n_origins!r}")
+    n_origins = _count(n_origins, "n_origins", 1)
     s = np.atleast_1d(lags)
     span = float(np.abs(s).max())
     origins = span * (1.0 + (np.arange(n_origins) + 0.5) / n_origins)
@@ -721,9 +765,7 @@ def estimate_occupation(
         Same shape as ``t``.
     """
     gamma = _rate(gamma)
-    t = _nonnegative(t, "t")
-    if t.ndim > 1:
-        raise ValueError(f"t must be a scalar or 1-d, got shape {t.shape}")
+    t = _vector(_nonnegative(t, "t"), "t")
     n_paths, rng = _n_paths(n_paths), _generator(rng)
     times = np.atleast_1d(t)
     duration = float(times.max())
