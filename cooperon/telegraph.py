@@ -72,6 +72,8 @@ FloatOrArray = float | np.ndarray
 
 #: Paths are simulated in chunks of about this many array elements (memory bound).
 _CHUNK_ELEMENTS = 1 << 20
+#: Largest expected number of switches per path γ·duration (80 MB of times per path).
+_MAX_MEAN_SWITCHES = 1e7
 
 
 # --------------------------------------------------------------------------
@@ -84,15 +86,16 @@ def _finite(x: ArrayLike, name: str) -> np.ndarray:
         arr = np.asarray(x, dtype=float)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a real number or array of real numbers") from None
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} must be finite, got {x!r}")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise ValueError(f"{name} must be finite, got {arr[bad].flat[0]}")
     return arr
 
 
 def _nonnegative(x: ArrayLike, name: str) -> np.ndarray:
     arr = _finite(x, name)
     if (arr < 0.0).any():
-        raise ValueError(f"{name} must be ≥ 0, got {x!r}")
+        raise ValueError(f"{name} must be ≥ 0, got {arr.min():g}")
     return arr
 
 
@@ -134,7 +137,9 @@ def _generator(rng: np.random.Generator) -> np.random.Generator:
 def _within(t: ArrayLike, name: str, upper: float, upper_name: str) -> np.ndarray:
     arr = _nonnegative(t, name)
     if (arr > upper).any():
-        raise ValueError(f"{name} must lie in [0, {upper_name}] = [0, {upper:g}], got {t!r}")
+        raise ValueError(
+            f"{name} must lie in [0, {upper_name}] = [0, {upper:g}], got {arr.max():g}"
+        )
     return arr
 
 
@@ -379,6 +384,11 @@ def sample_telegraph(
     duration = _scalar(_nonnegative(duration, "duration"), "duration")
     n_paths = _n_paths(n_paths)
     rng = _generator(rng)
+    if gamma * duration > _MAX_MEAN_SWITCHES:
+        raise ValueError(
+            f"gamma * duration = {gamma * duration:g} switches expected per path; "
+            f"at most {_MAX_MEAN_SWITCHES:g} are supported"
+        )
     initial = (2 * rng.integers(0, 2, size=n_paths, dtype=np.int8) - 1).astype(np.int8)
     return TelegraphPaths(gamma, duration, initial, _switch_times(gamma, duration, n_paths, rng))
 

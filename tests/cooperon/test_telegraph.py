@@ -311,6 +311,8 @@ G = rng(0)
         (lambda: tg.sample_telegraph(1.0, -1.0, 10, G), "duration"),
         (lambda: tg.sample_telegraph(1.0, np.inf, 10, G), "duration"),
         (lambda: tg.sample_telegraph(1.0, 1.0, 1, G), "n_paths"),
+        (lambda: tg.sample_telegraph(1e300, 1e10, 10, G), "gamma \\* duration"),
+        (lambda: tg.estimate_k(1.0, 1e9, 0.5, 1.0, 10, G), "gamma \\* duration"),
         (lambda: tg.sample_telegraph(1.0, 1.0, 10.0, G), "n_paths"),
         (lambda: tg.sample_telegraph(1.0, 1.0, 10, G).values([2.0]), "t"),
         (lambda: tg.sample_telegraph(1.0, 1.0, 10, G).values(np.zeros((3, 2))), "t"),
