@@ -196,7 +196,7 @@ def truncation_time(
     return hi
 
 
-def _step_cap(v: Vertex, rate: float):
+def _step_cap(v: Vertex, rate: float, density: float = 1.0):
     """Largest skeleton step at distance d from t = 0: the slow scales still alive there."""
     a = np.abs(v.alpha)
     slow = 1.0 / rate
@@ -204,15 +204,20 @@ def _step_cap(v: Vertex, rate: float):
     def cap(d: float) -> float:
         live = v.alive(d, _ALIVE) & (a > 0)
         scale = min(slow, float(np.min(1.0 / a[live]))) if np.any(live) else slow
-        return _CAP * scale
+        return _CAP * density * scale
 
     return cap
 
 
-def _skeleton(v: Vertex, rate: float, T: float) -> np.ndarray:
-    """The grid handed to the solver (it refines it at least 4x)."""
+def _skeleton(v: Vertex, rate: float, T: float, rtol: float) -> np.ndarray:
+    """The grid handed to the solver (it refines it at least 4x).
+
+    Steps scale like rtol^(1/5) (the order of the method where the memory is
+    shorter than the step), from their values at rtol = 1e-6.
+    """
+    density = float(np.clip((rtol / 1e-6) ** 0.2, 0.25, 2.0))
     fast = min(1.0, v.shortest_scale())
-    return doubling_mesh(T, _H0 * fast, _CELLS, _step_cap(v, rate))
+    return doubling_mesh(T, _H0 * fast * density, _CELLS, _step_cap(v, rate, density))
 
 
 def _pointwise_rtol(v: Vertex, Q: float, t: np.ndarray, rtol: float) -> np.ndarray:
@@ -322,7 +327,7 @@ def solve_direct(
             step = 0.4 * min(1.0, v.shortest_scale())
             t = np.linspace(-T, 0.0, 4 * max(int(math.ceil(T / (4 * step))), order) + 1)
         else:
-            t = _skeleton(v, rate, T)
+            t = _skeleton(v, rate, T, rtol)
         res = solve_volterra(
             K,
             f,

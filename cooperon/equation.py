@@ -40,7 +40,7 @@ from scipy.linalg import solve_banded
 from solver import History
 from solver.kernels import ExpSum, Piecewise
 
-from . import _history_core
+from . import _history_sums
 from .parameters import Parameters
 from .vertex import Vertex
 
@@ -167,7 +167,7 @@ class FrozenSolution:
     def __call__(self, t) -> np.ndarray:
         t = np.asarray(t, dtype=float)
         ph = np.exp(1j * self.omega * np.multiply.outer(t, self.harmonics))
-        return (ph @ self.coefficients).real
+        return np.einsum("...m,m->...", ph, self.coefficients).real
 
     @property
     def value_at_zero(self) -> float:
@@ -303,20 +303,9 @@ def history(
         H = np.zeros(t.size)
         rows = np.flatnonzero(t + T <= reach)
         if rows.size:
-            out = np.zeros(rows.size)
-            _history_core.history_terms(
-                np.ascontiguousarray(t[rows]),
-                T,
-                single,
-                w,
-                lam,
-                mu,
-                side,
-                float(frozen.omega),
-                a,
-                out,
+            H[rows] = _history_sums.history_terms(
+                t[rows], T, single, w, lam, mu, side, float(frozen.omega), a
             )
-            H[rows] = out
         return H
 
     return History(contribution=contribution)

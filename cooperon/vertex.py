@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# Small complex matrix-vector products use einsum, not BLAS: a multithreaded zgemv
+# of (n, 4) x (4,) can take milliseconds when the cores are busy (thread contention).
 from .parameters import Parameters
 
 __all__ = ["Vertex"]
@@ -86,13 +88,14 @@ class Vertex:
     def __call__(self, x) -> np.ndarray:
         """Φ(x) (real, even)."""
         x = np.abs(np.asarray(x, dtype=float))
-        v = np.exp(-np.multiply.outer(x, self.alpha)) @ self.c
+        v = np.einsum("...k,k->...", np.exp(-np.multiply.outer(x, self.alpha)), self.c)
         return v.real
 
     def derivative(self, x) -> np.ndarray:
         """Φ′(x) for x ≠ 0 (Φ′ jumps at 0 where decaying terms are present)."""
         x = np.asarray(x, dtype=float)
-        v = (np.exp(-np.multiply.outer(np.abs(x), self.alpha)) * -self.alpha) @ self.c
+        e = np.exp(-np.multiply.outer(np.abs(x), self.alpha)) * -self.alpha
+        v = np.einsum("...k,k->...", e, self.c)
         return np.sign(x) * v.real
 
     def lambda_integral(self, u) -> np.ndarray:
@@ -100,7 +103,7 @@ class Vertex:
         u = np.asarray(u, dtype=float)
         z = np.multiply.outer(u, self.alpha)
         per = u[..., None] * _one_minus_phi1(z)
-        out = (1.0 - np.sum(self.c).real) * u + (per @ self.c).real
+        out = (1.0 - np.sum(self.c).real) * u + np.einsum("...k,k->...", per, self.c).real
         return out
 
     # -- structure -------------------------------------------------------------

@@ -18,7 +18,7 @@ import numpy as np
 from . import _expsum_core
 from .kernels import ExpSum, Kernel
 from .mesh import analyse, stencil_tables
-from .product_weights import monomial_coefficients, weights_from_coefficients
+from .product_weights import weight_table
 
 __all__ = ["prepare", "solve", "breakpoints_on_grid"]
 
@@ -107,8 +107,6 @@ def prepare(kernel: Kernel, t: np.ndarray, order: int, real: bool = False) -> di
         piece, w, lam, mu, right = [0], [0.0], [0.0], [0.0], [True]
     mu_a = np.asarray(mu, complex)
     right_a = np.asarray(right, np.bool_)
-    G = tables.h.size
-    z = mu_a[:, None] * tables.h[None, :]  # (T, G)
     steps, sid = np.unique(mesh.h, return_inverse=True)
     # step factors between neighbouring anchors: exp(-mu h) (at most 1 for Re mu >= 0) and,
     # for left-anchored terms (Re mu < 0), exp(mu h) (at most 1). A growing term's
@@ -118,14 +116,7 @@ def prepare(kernel: Kernel, t: np.ndarray, order: int, real: bool = False) -> di
     recur = np.max(-zs.real, axis=1, initial=0.0) < 300.0
     EM = np.exp(np.where(recur[:, None], -zs, 0.0))
     EP = np.exp(np.where(right_a[:, None], 0.0, zs))
-    # Lagrange coefficients about the right (x = 1) and left (x = 0) cell ends, per geometry
-    C = {
-        side: monomial_coefficients(tables.nodes, 1.0 if side else 0.0)
-        for side in set(right_a.tolist())
-    }
-    Call = np.concatenate([C[bool(r)] for r in right_a])  # (T*G, p, p)
-    Wt = weights_from_coefficients(z.ravel(), Call, np.repeat(right_a, G))
-    Wt = Wt.reshape(mu_a.size, G, order) * tables.h[None, :, None]
+    Wt = weight_table(mu_a, right_a, tables.h, tables.nodes)
     return {
         "t": np.ascontiguousarray(t, float),
         "xh": mesh.xh,

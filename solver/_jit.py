@@ -36,23 +36,46 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import sys
 import warnings
 import weakref
 from collections.abc import Callable
 
-import numba
 import numpy as np
-from numba.core.errors import NumbaError
-from numba.core.registry import CPUDispatcher
 
-__all__ = ["Evaluator", "NOT_VECTORISABLE", "vectorization", "with_vectorized", "jit"]
+__all__ = ["Evaluator", "not_vectorisable", "is_jitted", "vectorization", "with_vectorized", "jit"]
 
 #: errors that mean "this function does not accept arrays" when raised by a call on arrays
 #: of a function that has just succeeded on single points: NumPy's TypeError for
 #: ``math.exp(array)`` / ``float(array)``, ValueError for the truth value of an array
 #: (``if t > s``) or a ragged ``np.array([[array, 1.0], ...])``, and Numba's errors when a
 #: jitted helper inside the function cannot take arrays.
-NOT_VECTORISABLE = (TypeError, ValueError, NumbaError)
+#: (Numba is imported only when something is compiled: ``import solver`` stays light.)
+
+
+def not_vectorisable() -> tuple[type[BaseException], ...]:
+    """The exception types of :data:`NOT_VECTORISABLE` (Numba's only once Numba is loaded)."""
+    if "numba" in sys.modules:
+        from numba.core.errors import NumbaError
+
+        return (TypeError, ValueError, NumbaError)
+    return (TypeError, ValueError)
+
+
+def is_jitted(fn) -> bool:
+    """True if ``fn`` is a Numba dispatcher (without importing Numba for the question)."""
+    if "numba" not in sys.modules:
+        return False
+    from numba.core.registry import CPUDispatcher
+
+    return isinstance(fn, CPUDispatcher)
+
+
+def __getattr__(name: str):
+    if name == "NOT_VECTORISABLE":
+        return not_vectorisable()
+    raise AttributeError(name)
+
 
 _VECTORIZED: contextvars.ContextVar[bool | None] = contextvars.ContextVar(
     "solver_vectorized", default=None
@@ -101,8 +124,10 @@ def with_vectorized(func: Callable) -> Callable:
 
 def jit(fn: Callable) -> Callable:
     """``fn`` compiled lazily with Numba (unchanged if already jitted)."""
-    if isinstance(fn, CPUDispatcher):
+    if is_jitted(fn):
         return fn
+    import numba
+
     return numba.njit(fn)
 
 
@@ -282,7 +307,7 @@ class Evaluator:
             v = np.asarray(self.fn(*args))
             elem, layout = _layout_of(v, n, self.value, self.what)
             return _Vectorised(self.fn, self.what, elem, layout), v
-        if setting is False or (self.compile and isinstance(self.fn, CPUDispatcher)):
+        if setting is False or (self.compile and is_jitted(self.fn)):
             return self._pointwise(args), None  # (a jitted kernel is used as it is)
         # detect, comparing with calls on NumPy scalars (which follow the rules of arrays:
         # x / 0 is inf, (-1) ** 0.5 is nan)
@@ -294,7 +319,7 @@ class Evaluator:
         elem = _check_value(ref[0], self.value, self.what)
         try:
             v = np.asarray(self.fn(*args))
-        except NOT_VECTORISABLE:
+        except not_vectorisable():
             return self._pointwise(args), None
         layout = _matching_layout(v, n, elem, idx, ref)
         if layout is None:
@@ -354,6 +379,7 @@ class _Compiled:
 
 def _pair_loop(jf, dtype, shape: tuple[int, ...]):
     """A jitted loop filling an array of shape ``(n,) + shape`` with ``jf(t[i], s[i])``."""
+    import numba
 
     @numba.njit(nogil=True)
     def ev(t, s):
@@ -386,6 +412,8 @@ def _compiled(fn: Callable, what: str, probe: tuple, value):
 
 def _build_compiled(fn: Callable, what: str, probe: tuple, value):
     # the output type is learnt from one call at a point where the function is used
+    from numba.core.errors import NumbaError
+
     jf = jit(fn)
     try:
         v = np.asarray(jf(*probe))
@@ -402,4 +430,6 @@ def _build_compiled(fn: Callable, what: str, probe: tuple, value):
     if len(probe) == 2:
         return _Compiled(_pair_loop(jf, dtype, v.shape), elem)
     # a function of one argument reuses the pair loop with a dummy second argument
+    import numba
+
     return _Compiled(_pair_loop(numba.njit(lambda t, s: jf(t)), dtype, v.shape), elem)

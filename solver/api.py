@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _convolution, _expsum, _general, _jit
+from . import _jit
 from .history import History, HistoryError
 from .kernels import Convolution, Damped, ExpSum, Kernel, Piecewise, as_kernel
 from .mesh import is_uniform, refine
@@ -228,6 +228,8 @@ def _rhs(prob: _Problem, tt: np.ndarray, fvals: np.ndarray | None, stats: SolveS
 
 def _run(prob: _Problem, tt: np.ndarray, rr: np.ndarray, dtype, stats: SolveStats) -> np.ndarray:
     """One discrete solve on the grid ``tt``; records the path taken."""
+    from . import _convolution, _expsum, _general  # (Numba cores: loaded on first solve)
+
     kernel = prob.kernel
     uniform = is_uniform(tt)
     fast = _fast_path(kernel, tt, prob.nonlinearity, prob.vshape, prob.path, uniform)
@@ -367,6 +369,10 @@ def _solve_to_tolerance(prob, t, rtol, atol, max_points, first, stats) -> Volter
         D2 = float(np.max(d2 / tol))
         rho = D2 / D1 if D1 > 0 else np.inf
         asymptotic = _asymptotic(rho, p)
+        # pointwise, over a few neighbours (an error profile that changes sign makes single
+        # points' ratios meaningless)
+        d1 = _local_max(d1)
+        d2 = _local_max(d2)
         with np.errstate(divide="ignore", invalid="ignore"):
             rho_i = np.where(d1 > 0, d2 / np.where(d1 > 0, d1, 1.0), np.inf)
         inwin = _asymptotic(rho_i, p)
@@ -378,6 +384,7 @@ def _solve_to_tolerance(prob, t, rtol, atol, max_points, first, stats) -> Volter
         # trustworthy estimate yet
         stalled = bool(np.any((d1 > 0.01 * tol) & (rho_i < 2.0)))
         rounding = float(np.max(d1)) <= 100.0 * floor
+
         best = (y, est)
         if q <= 1.0 and (not stalled or rounding):
             status, message = 0, f"solved to the tolerance (grid refined {m}x, {fine.size} points)"
@@ -389,8 +396,7 @@ def _solve_to_tolerance(prob, t, rtol, atol, max_points, first, stats) -> Volter
             )
             break
         prev_q = q
-        # one order less than observed: convergence is often slower on the next grid
-        factor = (2.0 * q) ** (1.0 / max(_observed_order(rho, p) - 1.0, 1.0)) if asymptotic else 2.0
+        factor = (1.5 * q) ** (1.0 / _observed_order(rho, p)) if asymptotic else 2.0
         m_new = 4 * int(math.ceil(m * factor / 4.0))
         m = max(m_new, m + 4 if m > 1 else 4)
         stats.refinements += 1
@@ -403,6 +409,15 @@ def _solve_to_tolerance(prob, t, rtol, atol, max_points, first, stats) -> Volter
         worst = float(np.max(est / _broadcast_tol(atol, rtol, y)))
         message = f"{message}; estimated error is {worst:.3g} x the tolerance"
     return VolterraResult(t, y, est, prob.method, prob.order, status, message, stats)
+
+
+def _local_max(d: np.ndarray, half: int = 2) -> np.ndarray:
+    """Running maximum of ``d`` over ``2 half + 1`` neighbouring points (along axis 0)."""
+    if d.shape[0] <= 1:
+        return d
+    pad = [(half, half)] + [(0, 0)] * (d.ndim - 1)
+    win = np.lib.stride_tricks.sliding_window_view(np.pad(d, pad, mode="edge"), 2 * half + 1, 0)
+    return win.max(axis=-1)
 
 
 def _broadcast_tol(atol, rtol, y: np.ndarray) -> np.ndarray:
@@ -437,10 +452,10 @@ def _richardson_divisor(rho, p: int):
 
     The error of ``y_h`` is ``|y_h - y_2h| / (rho - 1)`` for an exact power law;
     near the end of the pre-asymptotic range the next reduction can be several
-    times smaller than the last one, so only a quarter of the observed ratio
-    (at most ``2^p``) is assumed: ``max(min(rho, 2^p)/4, 2) - 1``.
+    times smaller than the last one, so only half of the observed ratio, and
+    at most ``2^(p-2)``, is assumed: ``max(min(rho/2, 2^(p-2)), 2) - 1``.
     """
-    return np.maximum(np.minimum(rho, 2.0**p) / 4.0, 2.0) - 1.0
+    return np.maximum(np.minimum(rho / 2.0, 2.0 ** (p - 2)), 2.0) - 1.0
 
 
 def _richardson(y, yc, order):
@@ -610,7 +625,9 @@ def _fast_path(kernel: Kernel, t, nonlinearity, vshape, path: str, uniform: bool
     if ok and isinstance(kernel, Piecewise):
         beta = kernel.breakpoint_values(t)
         ok = bool(np.all(np.diff(beta, axis=1) >= -1e-12 * (1 + np.abs(beta[:, 1:]))))
-        ok = ok and _expsum.breakpoints_on_grid(kernel, t) is not None
+        from ._expsum import breakpoints_on_grid
+
+        ok = ok and breakpoints_on_grid(kernel, t) is not None
         # (the Richardson solve on t[::2] falls back to the direct path by itself when the
         # breakpoints miss its grid)
     name = "expsum" if ok else None

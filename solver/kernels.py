@@ -30,9 +30,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import numba
 import numpy as np
 
+# Small complex matrix-vector products use einsum, not BLAS: a multithreaded zgemv
+# of (n, 4) x (4,) can take milliseconds when the cores are busy (thread contention).
 from . import _jit
 
 __all__ = [
@@ -199,14 +200,16 @@ def _conjugate_pairs(w: np.ndarray, lam: np.ndarray, mu: np.ndarray) -> bool:
     return True
 
 
-@numba.njit(cache=True, nogil=True)
-def _expsum_eval(t, s, w, lam, mu):
-    out = np.zeros(t.size, dtype=np.complex128)
-    for i in range(t.size):
-        acc = 0.0j
-        for k in range(w.size):
-            acc += w[k] * np.exp(lam[k] * t[i] - mu[k] * (t[i] - s[i]))
-        out[i] = acc
+def _expsum_eval(t, s, w, lam, mu, chunk: int = 4096):
+    """``Σ_k w_k exp(λ_k t_i − μ_k (t_i − s_i))`` for all pairs (complex), in chunks."""
+    out = np.empty(t.size, dtype=np.complex128)
+    # (a Piecewise kernel's pieces are also evaluated beyond their breakpoints, where a
+    # growing term may overflow: those values carry zero weight, as with compiled code)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for a in range(0, t.size, chunk):
+            tt, ss = t[a : a + chunk], s[a : a + chunk]
+            z = np.multiply.outer(tt, lam) - np.multiply.outer(tt - ss, mu)
+            out[a : a + chunk] = np.einsum("ik,k->i", np.exp(z), w)
     return out
 
 

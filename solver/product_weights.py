@@ -32,96 +32,10 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["mesh_weights", "cell_weights", "monomial_coefficients", "weights_from_coefficients"]
+__all__ = ["mesh_weights", "weight_table", "cell_weights"]
 
 #: start of the backward recurrence above the highest moment (damping (|w|/k)^30)
 _BACKWARD_EXTRA = 30
-
-
-def monomial_coefficients(nodes: np.ndarray, xa: np.ndarray | float) -> np.ndarray:
-    """``C[g, i, k]``: coefficients of the Lagrange basis ``L_i`` in powers of ``(x - xa)``.
-
-    Parameters
-    ----------
-    nodes : ndarray, shape (G, p)
-        Interpolation nodes (cell-local coordinates).
-    xa : float or ndarray, shape (G,)
-        Expansion point of each row.
-    """
-    nodes = np.atleast_2d(np.asarray(nodes, dtype=float))
-    G, p = nodes.shape
-    nd = nodes - np.broadcast_to(np.asarray(xa, dtype=float), (G,))[:, None]
-    C = np.empty((G, p, p))
-    for i in range(p):
-        coef = np.zeros((G, p))
-        coef[:, 0] = 1.0
-        den = np.ones(G)
-        for m in range(p):
-            if m == i:
-                continue
-            shifted = np.zeros_like(coef)
-            shifted[:, 1:] = coef[:, :-1]
-            coef = shifted - nd[:, m : m + 1] * coef
-            den *= nd[:, i] - nd[:, m]
-        C[:, i, :] = coef / den[:, None]
-    return C
-
-
-def _moments(w: np.ndarray, p: int) -> np.ndarray:
-    """``N_k(w) = ∫_0^1 e^{-w v} v^k dv`` for ``k = 0 .. p-1``, shape ``w.shape + (p,)``."""
-    w = np.asarray(w, dtype=complex)
-    N = np.empty(w.shape + (p,), dtype=complex)
-    ew = np.exp(-w)
-    big = np.abs(w) > p
-    if np.any(big):
-        wb = w[big]
-        eb = ew[big]
-        Nb = np.empty(wb.shape + (p,), dtype=complex)
-        Nb[..., 0] = -np.expm1(-wb) / wb
-        for k in range(1, p):
-            Nb[..., k] = (k * Nb[..., k - 1] - eb) / wb
-        N[big] = Nb
-    small = ~big
-    if np.any(small):
-        ws = w[small]
-        es = ew[small]
-        K = p + _BACKWARD_EXTRA
-        acc = np.zeros(ws.shape, dtype=complex)
-        Ns = np.empty(ws.shape + (p,), dtype=complex)
-        for k in range(K - 1, -1, -1):
-            acc = (ws * acc + es) / (k + 1)
-            if k < p:
-                Ns[..., k] = acc
-        N[small] = Ns
-    return N
-
-
-def _cell_mass(z: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """``∫_0^1 e^{z (x - x_a)} dx``: ``-expm1(-z)/z`` (right anchor), ``expm1(z)/z`` (left)."""
-    z = np.asarray(z, dtype=complex)
-    w = np.where(right, z, -z)
-    out = np.ones(z.shape, dtype=complex)
-    nz = w != 0
-    out[nz] = -np.expm1(-w[nz]) / w[nz]
-    return out
-
-
-def weights_from_coefficients(z, C, right) -> np.ndarray:
-    """Weights ``Ω[r, i]`` from coefficients ``C[r, i, k]`` about each row's anchor.
-
-    ``z`` (R,), ``C`` (R, p, p) expanded about ``x_a = 1`` where ``right`` and
-    ``0`` elsewhere.
-    """
-    z = np.asarray(z, dtype=complex)
-    right = np.broadcast_to(np.asarray(right, dtype=bool), z.shape)
-    p = C.shape[-1]
-    w = np.where(right, z, -z)
-    M = _moments(w, p)
-    M = np.where(right[:, None], M * (-1.0) ** np.arange(p)[None, :], M)
-    W = np.einsum("rik,rk->ri", C, M)
-    # exact constant: the weights sum to the cell integral of the exponential
-    W += ((_cell_mass(z, right) - W.sum(axis=1)) / p)[:, None]
-    return W
 
 
 def mesh_weights(z, nodes, right_anchor) -> np.ndarray:
@@ -144,11 +58,29 @@ def mesh_weights(z, nodes, right_anchor) -> np.ndarray:
         ``∫_0^1 e^{z (x - x_a)} L_i(x) dx`` with ``x_a = 1`` (right) or ``0``
         (left); multiply by the cell length ``h``.
     """
-    z = np.atleast_1d(np.asarray(z, dtype=complex))
-    nodes = np.atleast_2d(np.asarray(nodes, dtype=float))
-    right = np.broadcast_to(np.asarray(right_anchor, dtype=bool), z.shape)
-    C = monomial_coefficients(nodes, np.where(right, 1.0, 0.0))
-    return weights_from_coefficients(z, C, right)
+    from ._weights_core import row_weights
+
+    z = np.ascontiguousarray(np.atleast_1d(np.asarray(z, dtype=complex)))
+    nodes = np.ascontiguousarray(np.atleast_2d(np.asarray(nodes, dtype=float)))
+    right = np.ascontiguousarray(np.broadcast_to(np.asarray(right_anchor, dtype=bool), z.shape))
+    return row_weights(z, nodes, right, _BACKWARD_EXTRA)
+
+
+def weight_table(mu, right, h, nodes) -> np.ndarray:
+    """``W[τ, g, i] = h_g Ω_i(μ_τ h_g)``: weights of every term ``τ`` on every cell shape ``g``.
+
+    ``mu`` (T,) complex rates, ``right`` (T,) anchors, ``h`` (G,) steps and
+    ``nodes`` (G, p) cell-local nodes; see :func:`mesh_weights`.
+    """
+    from ._weights_core import table_weights
+
+    return table_weights(
+        np.ascontiguousarray(mu, dtype=complex),
+        np.ascontiguousarray(right, dtype=np.bool_),
+        np.ascontiguousarray(h, dtype=float),
+        np.ascontiguousarray(nodes, dtype=float),
+        _BACKWARD_EXTRA,
+    )
 
 
 @lru_cache(maxsize=64)
