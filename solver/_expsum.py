@@ -67,23 +67,30 @@ def prepare(kernel: Kernel, t: np.ndarray, order: int, real: bool = False) -> di
     for pc in kernel.pieces:
         if not isinstance(pc, ExpSum):
             raise TypeError("the fast path needs ExpSum pieces")
+    dims = {pc.dim for pc in kernel.pieces}
+    if len(dims) != 1:
+        raise ValueError("kernel: all pieces must have the same dim (scalar or one system size)")
     # A term that appears in consecutive pieces q..q2 is one term on the merged segment
     # [edges[q], edges[q2 + 1]]: the breakpoints between them do not concern it.
     spans: dict[tuple[int, int], int] = {}
-    piece, w, lam, mu, right = [], [], [], [], []
+    piece, w, lam, mu, right, row, col = [], [], [], [], [], [], []
+    cols_of = [_entries(pc) for pc in kernel.pieces]
     used = [np.zeros(pc.weights.size, bool) for pc in kernel.pieces]
     for q, pc in enumerate(kernel.pieces):
+        rq, cq = cols_of[q]
         for k in range(pc.weights.size):
             if used[q][k] or pc.weights[k] == 0:
                 continue
-            key = (pc.weights[k], pc.lam[k], pc.mu[k])
             q2 = q
             while q2 + 1 < P:
                 nxt = kernel.pieces[q2 + 1]
+                rn, cn = cols_of[q2 + 1]
                 match = np.flatnonzero(
-                    (nxt.weights == key[0])
-                    & (nxt.lam == key[1])
-                    & (nxt.mu == key[2])
+                    (nxt.weights == pc.weights[k])
+                    & (nxt.lam == pc.lam[k])
+                    & (nxt.mu == pc.mu[k])
+                    & (rn == rq[k])
+                    & (cn == cq[k])
                     & ~used[q2 + 1]
                 )
                 if match.size == 0:
@@ -96,15 +103,18 @@ def prepare(kernel: Kernel, t: np.ndarray, order: int, real: bool = False) -> di
             lam.append(pc.lam[k])
             mu.append(pc.mu[k])
             right.append(pc.mu[k].real >= 0.0)
+            row.append(rq[k])
+            col.append(cq[k])
     if real:
         piece, w, lam, mu, right = _fold_conjugates(piece, w, lam, mu, right)
+        row, col = [0] * len(w), [0] * len(w)
     seg_a = np.zeros((max(len(spans), 1), N), dtype=np.int64)
     seg_b = np.zeros((max(len(spans), 1), N), dtype=np.int64)
     for (q, q2), i in spans.items():
         seg_a[i] = edges[q]
         seg_b[i] = np.maximum(edges[q2 + 1], edges[q])
     if not w:  # a zero kernel
-        piece, w, lam, mu, right = [0], [0.0], [0.0], [0.0], [True]
+        piece, w, lam, mu, right, row, col = [0], [0.0], [0.0], [0.0], [True], [0], [0]
     mu_a = np.asarray(mu, complex)
     right_a = np.asarray(right, np.bool_)
     steps, sid = np.unique(mesh.h, return_inverse=True)
@@ -133,12 +143,23 @@ def prepare(kernel: Kernel, t: np.ndarray, order: int, real: bool = False) -> di
         "lam": np.asarray(lam, complex),
         "mu": mu_a,
         "right": right_a,
+        "row": np.asarray(row, np.int64),
+        "col": np.asarray(col, np.int64),
+        "dim": int(next(iter(dims)) or 1),
         "W": np.ascontiguousarray(Wt),
         "fstart": tables.fstart,
         "gfin": tables.gfin,
         "rstart": tables.rstart,
         "grow": tables.grow,
     }
+
+
+def _entries(pc: ExpSum) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, cols) of the terms of an ExpSum (zeros for a scalar kernel)."""
+    if pc.is_system:
+        return pc.rows, pc.cols
+    z = np.zeros(pc.weights.size, dtype=np.int64)
+    return z, z
 
 
 def _fold_conjugates(piece, w, lam, mu, right):
@@ -178,35 +199,43 @@ def solve(
     *,
     running_sums: bool = True,
 ) -> tuple[np.ndarray, dict]:
-    """Solve ``y = r + ∫ K y`` on the grid ``t`` (scalar, linear; any mesh)."""
-    real = np.dtype(dtype).kind != "c" and not np.iscomplexobj(r)
+    """Solve ``y = r + ∫ K y`` on the grid ``t`` (linear, scalar or a system; any mesh).
+
+    ``r`` has shape ``(N,)`` for a scalar kernel and ``(N, dim)`` for a system.
+    """
+    system = np.ndim(r) == 2
+    real = np.dtype(dtype).kind != "c" and not np.iscomplexobj(r) and not system
     d = prepare(kernel, t, order, real=real)
     N = t.size
     p = d["p"]
+    dim = d["dim"]
     geo = (d["seg_a"], d["seg_b"], d["piece"], d["w"], d["lam"], d["mu"], d["right"])
+    ent = (d["row"], d["col"])
     tabs = (d["W"], d["fstart"], d["gfin"], d["rstart"], d["grow"])
-    y = np.zeros(N, dtype=complex)
-    rc = np.asarray(r, dtype=complex)
+    rc = np.asarray(r, dtype=complex).reshape(N, dim)
+    y = np.zeros((N, dim), dtype=complex)
     y[0] = rc[0]
     ns = min(p - 1, N - 1)
     if ns >= 1:
         # starting block: rows 1..ns coupled through the points 0..p-1
         M = np.array(
             [
-                _expsum_core.direct_row(n, d["t"], d["xh"], d["xl"], p, *geo, *tabs)
+                _expsum_core.direct_row(n, d["t"], d["xh"], d["xl"], p, dim, *geo, *ent, *tabs)
                 for n in range(1, ns + 1)
             ]
-        )
-        M = M[:, : ns + 1]
+        )[:, : ns + 1]  # (ns, ns + 1, dim, dim)
         if real:
             M = M.real
-        A = np.eye(ns) - M[:, 1:]
-        y[1 : ns + 1] = np.linalg.solve(A, rc[1 : ns + 1] + M[:, 0] * y[0])
+        A = np.eye(ns * dim) - M[:, 1:].transpose(0, 2, 1, 3).reshape(ns * dim, ns * dim)
+        b = rc[1 : ns + 1] + np.einsum("nab,b->na", M[:, 0], y[0])
+        y[1 : ns + 1] = np.linalg.solve(A, b.reshape(-1)).reshape(ns, dim)
     stepper = _expsum_core.step_rows if running_sums else _expsum_core.direct_rows
     steps = (d["sid"], d["EM"], d["EP"], d["recur"])
-    bad = stepper(d["t"], d["xh"], d["xl"], *steps, p, rc, y, ns + 1, *geo, *tabs, real)
+    bad = stepper(d["t"], d["xh"], d["xl"], *steps, p, rc, y, ns + 1, *geo, *ent, *tabs, real)
     if bad >= 0:
         raise np.linalg.LinAlgError(f"the discrete equation is singular at t={t[bad]:.6g}")
+    if not system:
+        y = y[:, 0]
     if np.dtype(dtype).kind != "c":
         y = y.real.copy()
     return y, {"terms": int(d["w"].size)}

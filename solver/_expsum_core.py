@@ -39,30 +39,30 @@ def _dist(xh, xl, i, j):
 
 
 @numba.njit(cache=True, nogil=True)
-def _cell_value(W, tau, j, y, fstart, gfin, p):
+def _cell_value(W, tau, j, y, c, fstart, gfin, p):
     g = gfin[j]
     s0 = fstart[j]
     acc = 0.0j
     for i in range(p):
-        acc += W[tau, g, i] * y[s0 + i]
+        acc += W[tau, g, i] * y[s0 + i, c]
     return acc
 
 
 @numba.njit(cache=True, nogil=True)
-def _flip(tau, st, S, W, y, fstart, gfin, p, right, EM, EP, sid):
+def _flip(tau, st, S, W, y, c, fstart, gfin, p, right, EM, EP, sid):
     blo = st[tau, _BLO]
     bhi = st[tau, _BHI]
     if right:
         acc = 0.0j
         pw = 1.0 + 0.0j
         for i in range(bhi, blo - 1, -1):
-            acc += pw * _cell_value(W, tau, i, y, fstart, gfin, p)
+            acc += pw * _cell_value(W, tau, i, y, c, fstart, gfin, p)
             S[tau, i] = acc
             pw *= EM[tau, sid[i]]
     else:
         acc = 0.0j
         for i in range(bhi, blo - 1, -1):
-            acc = _cell_value(W, tau, i, y, fstart, gfin, p) + EP[tau, sid[i]] * acc
+            acc = _cell_value(W, tau, i, y, c, fstart, gfin, p) + EP[tau, sid[i]] * acc
             S[tau, i] = acc
     st[tau, _FLO] = blo
     st[tau, _FHI] = bhi
@@ -70,7 +70,7 @@ def _flip(tau, st, S, W, y, fstart, gfin, p, right, EM, EP, sid):
 
 
 @numba.njit(cache=True, nogil=True)
-def _update_window(tau, lo, hi, st, sc, S, W, y, fstart, gfin, p, right, EM, EP, sid):
+def _update_window(tau, lo, hi, st, sc, S, W, y, c, fstart, gfin, p, right, EM, EP, sid):
     """Make the queue of term ``tau`` hold exactly the cells ``lo .. hi``."""
     if hi < lo or lo > st[tau, _QHI]:
         # empty the queue and restart at lo
@@ -84,7 +84,7 @@ def _update_window(tau, lo, hi, st, sc, S, W, y, fstart, gfin, p, right, EM, EP,
             return
     # push new cells at the back
     for j in range(st[tau, _QHI] + 1, hi + 1):
-        v = _cell_value(W, tau, j, y, fstart, gfin, p)
+        v = _cell_value(W, tau, j, y, c, fstart, gfin, p)
         if st[tau, _BLO] > st[tau, _BHI]:
             st[tau, _BLO] = j
             st[tau, _BHI] = j
@@ -102,7 +102,7 @@ def _update_window(tau, lo, hi, st, sc, S, W, y, fstart, gfin, p, right, EM, EP,
     # pop old cells at the front
     while st[tau, _QLO] < lo:
         if st[tau, _FLO] > st[tau, _FHI]:
-            _flip(tau, st, S, W, y, fstart, gfin, p, right, EM, EP, sid)
+            _flip(tau, st, S, W, y, c, fstart, gfin, p, right, EM, EP, sid)
         st[tau, _FLO] += 1
         st[tau, _QLO] += 1
 
@@ -134,19 +134,22 @@ def _query(tau, st, sc, S, mu, xh, xl, right):
 @numba.njit(cache=True, nogil=True)
 def step_rows(
     t, xh, xl, sid, EM, EP, recur, p, r, y, n_begin, seg_a, seg_b, piece, w, lam, mu, right,
-    W, fstart, gfin, rstart, grow, real,
+    row, col, W, fstart, gfin, rstart, grow, real,
 ):  # fmt: skip
-    """Fill ``y[n_begin:]`` (complex) by O(1)-per-term steps. Returns -1 or a bad row.
+    """Fill ``y[n_begin:]`` (complex, ``(N, d)``) by O(1)-per-term steps. Returns -1 or a bad row.
 
-    ``sid[j]`` is the step index of cell ``j`` and ``EM[τ, s] = exp(-μ_τ h_s)``,
-    ``EP[τ, s] = exp(μ_τ h_s)``: the exponential factors between neighbouring
-    anchors are products of these, so a row costs about one exponential per
-    term (terms with ``recur[τ]`` False, whose ``exp(-μ h)`` would overflow,
-    use direct exponentials next to the diagonal). With ``real`` the rows keep
-    only the real part (conjugate terms folded).
+    Term ``τ`` sits in entry ``(row[τ], col[τ])`` of the ``(d, d)`` kernel matrix
+    (all zeros for a scalar equation). ``sid[j]`` is the step index of cell ``j``
+    and ``EM[τ, s] = exp(-μ_τ h_s)``, ``EP[τ, s] = exp(μ_τ h_s)``: the
+    exponential factors between neighbouring anchors are products of these, so
+    a row costs about one exponential per term (terms with ``recur[τ]`` False,
+    whose ``exp(-μ h)`` would overflow, use direct exponentials next to the
+    diagonal). With ``real`` (scalar equations only) the rows keep only the real
+    part (conjugate terms folded).
     """
     N = t.size
     T = w.size
+    d = y.shape[1]
     half = p // 2
     st = np.zeros((T, 6), dtype=np.int64)
     for tau in range(T):
@@ -155,10 +158,14 @@ def step_rows(
         st[tau, _BHI] = -1
     sc = np.zeros((T, 2), dtype=np.complex128)
     S = np.zeros((T, N), dtype=np.complex128)
+    rhs = np.empty(d, dtype=np.complex128)
+    diag = np.empty((d, d), dtype=np.complex128)
     for n in range(n_begin, N):
         tn = t[n]
-        rhs = r[n]
-        diag = 0.0j
+        for a in range(d):
+            rhs[a] = r[n, a]
+            for b in range(d):
+                diag[a, b] = 0.0
         jfin = n - half - 1  # last cell whose stencil ends before n
         start = rstart[n]
         for tau in range(T):
@@ -166,8 +173,10 @@ def step_rows(
             a = seg_a[q, n]
             b = seg_b[q, n]
             rt = right[tau]
+            ro = row[tau]
+            co = col[tau]
             hi = b - 1 if b - 1 < jfin else jfin
-            _update_window(tau, a, hi, st, sc, S, W, y, fstart, gfin, p, rt, EM, EP, sid)
+            _update_window(tau, a, hi, st, sc, S, W, y, co, fstart, gfin, p, rt, EM, EP, sid)
             j0 = a if a > jfin + 1 else jfin + 1
             # near cells j = b-1 .. j0 (row stencil), walking back from the anchor of cell
             # b-1 by step factors (for a segment ending at n, from exp(lambda t_n))
@@ -183,47 +192,91 @@ def step_rows(
                         if recur[tau]:
                             fac *= EM[tau, sid[j + 1 if rt else j]]
                         else:
-                            d = _dist(xh, xl, n, j + 1 if rt else j)
-                            fac = w[tau] * np.exp(lam[tau] * tn - mu[tau] * d)
+                            dj = _dist(xh, xl, n, j + 1 if rt else j)
+                            fac = w[tau] * np.exp(lam[tau] * tn - mu[tau] * dj)
                     g = grow[n, n - 1 - j]
                     for i in range(p - 1):
-                        rhs += fac * W[tau, g, i] * y[start + i]
-                    diag += fac * W[tau, g, p - 1]
+                        rhs[ro] += fac * W[tau, g, i] * y[start + i, co]
+                    diag[ro, co] += fac * W[tau, g, p - 1]
             if hi >= a:
                 total, apos = _query(tau, st, sc, S, mu[tau], xh, xl, rt)
                 if apos >= 0:
                     near = j0 if rt else j0 - 1
                     if b > j0 and apos == near and recur[tau]:
                         # the window's anchor is one step behind the last near cell's
-                        rhs += fac * EM[tau, sid[near]] * total
+                        rhs[ro] += fac * EM[tau, sid[near]] * total
                     else:
-                        d = _dist(xh, xl, n, apos)
-                        rhs += w[tau] * np.exp(lam[tau] * tn - mu[tau] * d) * total
-        if real:
-            den_r = 1.0 - diag.real
-            if den_r == 0.0:
-                return n
-            y[n] = rhs.real / den_r
+                        dq = _dist(xh, xl, n, apos)
+                        rhs[ro] += w[tau] * np.exp(lam[tau] * tn - mu[tau] * dq) * total
+        if d == 1:
+            if real:
+                den_r = 1.0 - diag[0, 0].real
+                if den_r == 0.0:
+                    return n
+                y[n, 0] = rhs[0].real / den_r
+            else:
+                den = 1.0 - diag[0, 0]
+                if den == 0.0:
+                    return n
+                y[n, 0] = rhs[0] / den
         else:
-            den = 1.0 - diag
-            if den == 0.0:
+            A = -diag
+            for a in range(d):
+                A[a, a] += 1.0
+            if not _solve_small(A, rhs):
                 return n
-            y[n] = rhs / den
+            for a in range(d):
+                y[n, a] = rhs[a]
     return -1
 
 
 @numba.njit(cache=True, nogil=True)
+def _solve_small(A, b):
+    """Solve ``A x = b`` in place (``b`` becomes ``x``) by Gaussian elimination with pivoting.
+
+    Returns False if ``A`` is singular.
+    """
+    d = b.size
+    for k in range(d):
+        piv = k
+        big = abs(A[k, k])
+        for i in range(k + 1, d):
+            if abs(A[i, k]) > big:
+                big = abs(A[i, k])
+                piv = i
+        if big == 0.0:
+            return False
+        if piv != k:
+            for j in range(d):
+                A[k, j], A[piv, j] = A[piv, j], A[k, j]
+            b[k], b[piv] = b[piv], b[k]
+        for i in range(k + 1, d):
+            f = A[i, k] / A[k, k]
+            if f != 0.0:
+                for j in range(k, d):
+                    A[i, j] -= f * A[k, j]
+                b[i] -= f * b[k]
+    for k in range(d - 1, -1, -1):
+        acc = b[k]
+        for j in range(k + 1, d):
+            acc -= A[k, j] * b[j]
+        b[k] = acc / A[k, k]
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
 def direct_row(
-    n, t, xh, xl, p, seg_a, seg_b, piece, w, lam, mu, right, W, fstart, gfin, rstart, grow
-):
-    """Coefficients ``c_j`` (``j = 0 .. max(n, p-1)``) of row ``n``, summed cell by cell.
+    n, t, xh, xl, p, d, seg_a, seg_b, piece, w, lam, mu, right, row, col,
+    W, fstart, gfin, rstart, grow,
+):  # fmt: skip
+    """Coefficients ``c[j, a, b]`` (``j = 0 .. max(n, p-1)``) of row ``n``, summed cell by cell.
 
     The same discretisation as :func:`step_rows` in O(n) work; used for the
     starting block and as the reference the running sums are tested against.
     """
     half = p // 2
     ncols = n + 1 if n + 1 > p else p
-    c = np.zeros(ncols, dtype=np.complex128)
+    c = np.zeros((ncols, d, d), dtype=np.complex128)
     tn = t[n]
     for tau in range(w.size):
         q = piece[tau]
@@ -239,25 +292,36 @@ def direct_row(
             apos = j + 1 if right[tau] else j
             fac = w[tau] * np.exp(lam[tau] * tn - mu[tau] * _dist(xh, xl, n, apos))
             for i in range(p):
-                c[s0 + i] += fac * W[tau, g, i]
+                c[s0 + i, row[tau], col[tau]] += fac * W[tau, g, i]
     return c
 
 
 @numba.njit(cache=True, nogil=True)
 def direct_rows(
     t, xh, xl, sid, EM, EP, recur, p, r, y, n_begin, seg_a, seg_b, piece, w, lam, mu, right,
-    W, fstart, gfin, rstart, grow, real,
+    row, col, W, fstart, gfin, rstart, grow, real,
 ):  # fmt: skip
     """O(N^2) stepping with :func:`direct_row` (reference for tests)."""
+    d = y.shape[1]
+    rhs = np.empty(d, dtype=np.complex128)
     for n in range(n_begin, t.size):
         c = direct_row(
-            n, t, xh, xl, p, seg_a, seg_b, piece, w, lam, mu, right, W, fstart, gfin, rstart, grow
-        )
-        acc = r[n]
-        for j in range(n):
-            acc += c[j] * y[j]
-        if real:
-            y[n] = acc.real / (1.0 - c[n].real)
+            n, t, xh, xl, p, d, seg_a, seg_b, piece, w, lam, mu, right, row, col,
+            W, fstart, gfin, rstart, grow,
+        )  # fmt: skip
+        for a in range(d):
+            rhs[a] = r[n, a]
+            for j in range(n):
+                for b in range(d):
+                    rhs[a] += c[j, a, b] * y[j, b]
+        A = -c[n].copy()
+        for a in range(d):
+            A[a, a] += 1.0
+        if real and d == 1:
+            y[n, 0] = rhs[0].real / A[0, 0].real
+        elif not _solve_small(A, rhs):
+            return n
         else:
-            y[n] = acc / (1.0 - c[n])
+            for a in range(d):
+                y[n, a] = rhs[a]
     return -1

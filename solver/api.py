@@ -621,7 +621,8 @@ def _fast_path(kernel: Kernel, t, nonlinearity, vshape, path: str, uniform: bool
     if path == "direct":
         return None
     pieces = kernel.pieces
-    ok = nonlinearity is None and not vshape and all(isinstance(p, ExpSum) for p in pieces)
+    want = vshape[0] if vshape else None  # ExpSum systems: dim must match the components
+    ok = nonlinearity is None and all(isinstance(p, ExpSum) and p.dim == want for p in pieces)
     if ok and isinstance(kernel, Piecewise):
         beta = kernel.breakpoint_values(t)
         ok = bool(np.all(np.diff(beta, axis=1) >= -1e-12 * (1 + np.abs(beta[:, 1:]))))
@@ -635,8 +636,9 @@ def _fast_path(kernel: Kernel, t, nonlinearity, vshape, path: str, uniform: bool
         name = "convolution"
     if path == "fast" and name is None:
         raise ValueError(
-            "path='fast': no fast path for this problem (needs a scalar linear equation with an "
-            "ExpSum kernel, a Piecewise of ExpSum pieces with non-decreasing breakpoints on grid "
-            "points, or a Convolution kernel on a uniform grid)"
+            "path='fast': no fast path for this problem (needs a linear equation with an "
+            "ExpSum kernel (scalar or a system), a Piecewise of ExpSum pieces with "
+            "non-decreasing breakpoints on grid points, or a scalar Convolution kernel on a "
+            "uniform grid)"
         )
     return name

@@ -134,15 +134,25 @@ class ExpSum(Kernel):
     sums are anchored where they are bounded) as long as the kernel itself
     stays bounded on the domain.
 
+    For a system of ``dim`` equations, term ``k`` sits in entry
+    ``(rows[k], cols[k])`` of the ``(dim, dim)`` kernel matrix (entries may
+    hold several terms, absent entries are zero).
+
     Parameters
     ----------
     weights, lam, mu
         1-D arrays of equal length, real or complex.
+    rows, cols, dim
+        For systems: integer arrays of the same length with entries in
+        ``[0, dim)``, and the number of equations. All None for a scalar kernel.
     """
 
     weights: np.ndarray
     lam: np.ndarray
     mu: np.ndarray
+    rows: np.ndarray | None = None
+    cols: np.ndarray | None = None
+    dim: int | None = None
     _complex: bool = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -159,7 +169,30 @@ class ExpSum(Kernel):
                 "ExpSum: weights, lam and mu must have equal lengths, got "
                 f"{arrs[0].size}, {arrs[1].size}, {arrs[2].size}"
             )
-        is_complex = any(np.any(a.imag != 0) for a in arrs) and not _conjugate_pairs(*arrs)
+        given = [x is not None for x in (self.rows, self.cols, self.dim)]
+        if any(given) and not all(given):
+            raise ValueError("ExpSum: give rows, cols and dim together (a system) or none")
+        if all(given):
+            dim = self.dim
+            if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
+                raise ValueError(f"ExpSum: dim must be a positive integer, got {dim!r}")
+            idx = []
+            for name in ("rows", "cols"):
+                a = np.atleast_1d(np.asarray(getattr(self, name)))
+                if a.shape != arrs[0].shape or a.dtype.kind not in "iu":
+                    raise ValueError(
+                        f"ExpSum: {name} must be integers, one per term ({arrs[0].size})"
+                    )
+                if np.any((a < 0) | (a >= dim)):
+                    raise ValueError(f"ExpSum: {name} must lie in [0, dim) = [0, {dim})")
+                a = a.astype(np.int64)
+                a.setflags(write=False)
+                idx.append(a)
+            object.__setattr__(self, "rows", idx[0])
+            object.__setattr__(self, "cols", idx[1])
+            object.__setattr__(self, "dim", int(dim))
+        keys = arrs if self.rows is None else [*arrs, self.rows, self.cols]
+        is_complex = any(np.any(a.imag != 0) for a in arrs) and not _conjugate_pairs(*keys)
         for name, a in zip(("weights", "lam", "mu"), arrs, strict=True):
             a.setflags(write=False)
             object.__setattr__(self, name, a)
@@ -170,17 +203,35 @@ class ExpSum(Kernel):
         """True unless the terms are real or come in complex-conjugate pairs."""
         return self._complex
 
+    @property
+    def is_system(self) -> bool:
+        """True for a ``(dim, dim)`` kernel matrix."""
+        return self.rows is not None
+
     def evaluate(self, t, s):
         t = np.asarray(t, float)
         s = np.asarray(s, float)
-        out = _expsum_eval(t.ravel(), s.ravel(), self.weights, self.lam, self.mu)
-        out = out.reshape(t.shape)
+        if not self.is_system:
+            out = _expsum_eval(t.ravel(), s.ravel(), self.weights, self.lam, self.mu)
+            out = out.reshape(t.shape)
+            return out if self._complex else out.real
+        d = self.dim
+        onehot = np.zeros((self.weights.size, d * d), dtype=complex)
+        onehot[np.arange(self.weights.size), self.rows * d + self.cols] = self.weights
+        tt, ss = t.ravel(), s.ravel()
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = np.multiply.outer(tt, self.lam) - np.multiply.outer(tt - ss, self.mu)
+            out = np.einsum("nk,kq->nq", np.exp(z), onehot)
+        out = out.reshape(t.shape + (d, d))
         return out if self._complex else out.real
 
 
-def _conjugate_pairs(w: np.ndarray, lam: np.ndarray, mu: np.ndarray) -> bool:
-    """True if every term has its complex conjugate among the terms (a real kernel)."""
-    keys = [(w[k], lam[k], mu[k]) for k in range(w.size)]
+def _conjugate_pairs(w: np.ndarray, lam: np.ndarray, mu: np.ndarray, *where) -> bool:
+    """True if every term has its complex conjugate among the terms (a real kernel).
+
+    ``where``: the terms' entries (rows, cols) of a system kernel, which must match too.
+    """
+    keys = [(w[k], lam[k], mu[k], *(a[k] for a in where)) for k in range(w.size)]
     unused = list(range(len(keys)))
     for k in range(len(keys)):
         if k not in unused:
