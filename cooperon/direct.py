@@ -45,7 +45,7 @@ from solver.api import check_method
 from solver.mesh import refine
 
 from . import equation
-from .grid import doubling_mesh
+from .grid import doubling_mesh, doubling_mesh_size
 from .parameters import NoCutoffError, Parameters
 from .vertex import Vertex
 
@@ -132,7 +132,7 @@ class DirectSolution:
         return self.error_estimate / abs(self.F0)
 
 
-def _log_truncation_bound(v: Vertex, Q: float, T: float, scale: float = 1.0) -> float:
+def _log_truncation_bound(v: Vertex, Q: float, T, scale: float = 1.0):
     """log of the truncation error bound of F(0), in units of ``scale`` (= max|F∞|).
 
     With F∞ as history, the error at −T is the deviation δ = F − F∞ there. It is
@@ -144,21 +144,23 @@ def _log_truncation_bound(v: Vertex, Q: float, T: float, scale: float = 1.0) -> 
     δ ≤ forcing · (1/(c_k + κ) + 1). Its effect on F(0) is damped by the
     resolvent from −T to 0, bounded by exp(ϑ(−T)/(1 + Q + λ_max)) (Eq. 33; the
     WKB rate λ₁ itself over-estimates the damping when Q or λ is not small).
-    A factor 2 of safety is included.
+    A factor 2 of safety is included. Vectorised over ``T``.
     """
     c, a = v.decaying
+    T = np.asarray(T, dtype=float)
     if c.size == 0:
-        return -math.inf
+        return np.full(T.shape, -np.inf) if T.ndim else -math.inf
     kappa = (Q + v.dephasing) / (1.0 + Q)
     ck = np.minimum(1.0, a.real)
     gap = np.abs(1.0 - a.real)
-    res = np.where(gap > 0, np.minimum(T, 1.0 / np.where(gap > 0, gap, 1.0)), T)
-    terms = np.abs(c) * (res + 1.0) * (1.0 / (ck + kappa) + 1.0) * np.exp(-ck * T)
-    damping = float(v.theta(-T, Q)) / (1.0 + Q + v.lambda_bound)
-    total = float(np.sum(terms))
-    if total <= 0.0:
-        return -math.inf
-    return math.log(2.0 * scale * total) + damping
+    Tk = T[..., None]
+    res = np.where(gap > 0, np.minimum(Tk, 1.0 / np.where(gap > 0, gap, 1.0)), Tk)
+    terms = np.abs(c) * (res + 1.0) * (1.0 / (ck + kappa) + 1.0) * np.exp(-ck * Tk)
+    damping = v.theta(-T, Q) / (1.0 + Q + v.lambda_bound)
+    total = np.sum(terms, axis=-1)
+    with np.errstate(divide="ignore"):
+        out = np.log(2.0 * scale * total) + damping
+    return float(out) if out.ndim == 0 else out
 
 
 def truncation_time(
@@ -169,31 +171,25 @@ def truncation_time(
     *,
     Q: float | None = None,
 ) -> float:
-    """Smallest T ≥ 20 with truncation bound ≤ rtol/10 (relative; ``scale`` = max|F∞|/|F(0)|)."""
+    """Smallest T ≥ 20 with truncation bound ≤ rtol/10 (relative; ``scale`` = max|F∞|/|F(0)|).
+
+    The bound is evaluated on a logarithmic grid of T, then on a fine grid
+    between the two points that bracket the target (relative resolution 1e-3).
+    """
     v, Q = equation.model(params, Q)
     target = math.log(rtol / 10.0)
-
-    def bound(T):
-        return _log_truncation_bound(v, Q, T, scale)
-
-    if bound(20.0) <= target:
+    if _log_truncation_bound(v, Q, 20.0, scale) <= target:
         return 20.0
-    lo, hi = 20.0, 40.0
-    while bound(hi) > target:
-        lo, hi = hi, 2 * hi
-        if hi > T_max:
-            raise ArithmeticError(
-                f"the history needed exceeds T = {T_max:g} τ (Q + dephasing rate too small)"
-            )
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        if bound(mid) > target:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo < 1e-3 * hi:
-            break
-    return hi
+    grid = np.geomspace(20.0, T_max, 400)
+    ok = np.flatnonzero(_log_truncation_bound(v, Q, grid, scale) <= target)
+    if ok.size == 0:
+        raise ArithmeticError(
+            f"the history needed exceeds T = {T_max:g} τ (Q + dephasing rate too small)"
+        )
+    i = int(ok[0])
+    fine = np.geomspace(grid[i - 1], grid[i], 64)
+    j = int(np.flatnonzero(_log_truncation_bound(v, Q, fine, scale) <= target)[0])
+    return float(fine[j])
 
 
 def _step_cap(v: Vertex, rate: float, density: float = 1.0):
@@ -209,15 +205,29 @@ def _step_cap(v: Vertex, rate: float, density: float = 1.0):
     return cap
 
 
-def _skeleton(v: Vertex, rate: float, T: float, rtol: float) -> np.ndarray:
+def _skeleton(v: Vertex, rate: float, T: float, rtol: float, max_points: int) -> np.ndarray:
     """The grid handed to the solver (it refines it at least 4x).
 
     Steps scale like rtol^(1/5) (the order of the method where the memory is
     shorter than the step), from their values at rtol = 1e-6.
+
+    Raises
+    ------
+    ArithmeticError
+        If even the first refinement would exceed ``max_points`` (an undamped
+        oscillation much faster than the history is long: the cost grows like
+        ε T).
     """
     density = float(np.clip((rtol / 1e-6) ** 0.2, 0.25, 2.0))
     fast = min(1.0, v.shortest_scale())
-    return doubling_mesh(T, _H0 * fast * density, _CELLS, _step_cap(v, rate, density))
+    args = (T, _H0 * fast * density, _CELLS, _step_cap(v, rate, density))
+    n = doubling_mesh_size(*args)
+    if 4 * n > max_points:
+        raise ArithmeticError(
+            f"the grid needed (about {4 * n:.3g} points) exceeds max_points = {max_points}: "
+            f"Φ varies on a scale {v.shortest_scale():.3g} τ over a history of T = {T:.3g} τ"
+        )
+    return doubling_mesh(*args)
 
 
 def _pointwise_rtol(v: Vertex, Q: float, t: np.ndarray, rtol: float) -> np.ndarray:
@@ -241,7 +251,7 @@ def solve_direct(
     path: str = "auto",
     h: float | None = None,
     T: float | None = None,
-    max_points: int = 20_000_001,
+    max_points: int = 2_000_001,
 ) -> DirectSolution:
     """Solve Eq. (24) for F(t), t ≤ 0, and return F(0) with an honest error estimate.
 
@@ -276,6 +286,9 @@ def solve_direct(
     ------
     NoCutoffError
         If nothing cuts off the divergence (F(0) = ∞).
+    ArithmeticError
+        If the history needed or the grid exceeds what can be computed (the
+        message says which and by how much).
     ValueError
         For an invalid ``rtol``, ``h``, ``T`` or ``method``.
     """
@@ -316,18 +329,27 @@ def solve_direct(
     f = equation.rhs(v, Q)
     if h is not None:
         n_q = max(int(math.ceil(T / (4 * h))), order)
+        _check_size(4 * n_q + 1, max_points, T)
         t = np.linspace(-T, 0.0, 4 * n_q + 1)
         res = solve_volterra(
-            K, f, t, method=method, history=equation.history(v, T, frozen, Q=Q), path=path
+            K,
+            f,
+            t,
+            method=method,
+            history=equation.history(v, T, frozen, Q=Q),
+            path=path,
+            vectorized=True,
         )
         fine = t
     else:
         if path == "direct":
             # the general O(N^2) path: a uniform grid at the fastest scale, refined
             step = 0.4 * min(1.0, v.shortest_scale())
-            t = np.linspace(-T, 0.0, 4 * max(int(math.ceil(T / (4 * step))), order) + 1)
+            n_q = max(int(math.ceil(T / (4 * step))), order)
+            _check_size(4 * n_q + 1, max_points, T)
+            t = np.linspace(-T, 0.0, 4 * n_q + 1)
         else:
-            t = _skeleton(v, rate, T, rtol)
+            t = _skeleton(v, rate, T, rtol, max_points)
         res = solve_volterra(
             K,
             f,
@@ -338,6 +360,7 @@ def solve_direct(
             rtol=_pointwise_rtol(v, Q, t, 0.5 * rtol),
             max_points=max_points,
             first_refinement=4,
+            vectorized=True,
         )
         fine = refine(t, res.stats.refinement_factor)
     T = -float(t[0])
@@ -378,6 +401,14 @@ def solve_direct(
         message=message,
         stats=res.stats,
     )
+
+
+def _check_size(n: int, max_points: int, T: float) -> None:
+    if n > max_points:
+        raise ArithmeticError(
+            f"the grid needed ({n:.3g} points) exceeds max_points = {max_points} "
+            f"(history T = {T:.3g} τ)"
+        )
 
 
 def _failed(params, v, Q, t, T, order, rtol, res) -> DirectSolution:
@@ -429,6 +460,7 @@ def _truncation_estimate(v, Q, K, f, res, fine, frozen, method, path) -> float:
             history=equation.history(v, TT, frozen, Q=Q),
             path=path,
             error_estimate=False,
+            vectorized=True,
         ).y[-1]
 
     delta = abs(float(res.y[-1]) - F0(grid[k:], T2))

@@ -47,21 +47,28 @@ def doubling_mesh(T: float, h0: float, cells: int, cap: Callable[[float], float]
         raise ValueError(f"h0 must be positive and finite, got {h0!r}")
     if int(cells) != cells or cells < 1:
         raise ValueError(f"cells must be a positive integer, got {cells!r}")
-    A = cells * h0
     parts = [-(np.arange(cells, -1, -1, dtype=float) * h0)]  # octave 0: -A .. 0
-    near, step = A, h0  # octave k covers [-2 near, -near]
+    for near, step, count in _octaves(T, h0, cells, cap):
+        parts.append(-(near + np.arange(count, 0, -1, dtype=float) * step))
+    return np.concatenate(parts[::-1])
+
+
+def doubling_mesh_size(T: float, h0: float, cells: int, cap: Callable[[float], float]) -> int:
+    """Number of points :func:`doubling_mesh` would return (without building it)."""
+    return cells + 1 + sum(count for _, _, count in _octaves(T, h0, cells, cap))
+
+
+def _octaves(T, h0, cells, cap):
+    """``(near, step, count)`` of octaves 1, 2, ...: points −(near + i step), i = 1..count."""
+    near, step = cells * h0, h0  # octave k covers [-2 near, -near]
+    out = []
     while near < T:
         if step * 2.0 <= cap(near) and near >= 2.0 * step * cells:
             step *= 2.0  # keeps at least `cells` cells per octave
-        count = int(round(near / step))
-        i = np.arange(count, 0, -1, dtype=float)
-        pts = -(near + i * step)
         if 2.0 * near >= T:
             # last octave: stop at the first point at or beyond -T
-            keep = int(math.ceil((T - near) / step - 1e-12))
-            pts = -(near + np.arange(keep, 0, -1, dtype=float) * step)
-            parts.append(pts)
+            out.append((near, step, int(math.ceil((T - near) / step - 1e-12))))
             break
-        parts.append(pts)
+        out.append((near, step, int(round(near / step))))
         near *= 2.0
-    return np.concatenate(parts[::-1])
+    return out

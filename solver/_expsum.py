@@ -23,7 +23,9 @@ from .product_weights import weight_table
 __all__ = ["prepare", "solve", "breakpoints_on_grid"]
 
 
-def breakpoints_on_grid(kernel: Kernel, t: np.ndarray) -> np.ndarray | None:
+def breakpoints_on_grid(
+    kernel: Kernel, t: np.ndarray, beta: np.ndarray | None = None
+) -> np.ndarray | None:
     """Breakpoint indices ``(nb, N)`` clipped to ``[0, n]``, or None if off the grid.
 
     ``beta_i(t_n)`` must coincide with a grid point (to ``1e-7`` of the local
@@ -32,7 +34,8 @@ def breakpoints_on_grid(kernel: Kernel, t: np.ndarray) -> np.ndarray | None:
     N = t.size
     if not kernel.breakpoints:
         return np.zeros((0, N), dtype=np.int64)
-    beta = kernel.breakpoint_values(t)
+    if beta is None:
+        beta = kernel.breakpoint_values(t)
     rows = np.arange(N)
     out = np.empty(beta.shape, dtype=np.int64)
     for i, b in enumerate(beta):
@@ -46,14 +49,17 @@ def breakpoints_on_grid(kernel: Kernel, t: np.ndarray) -> np.ndarray | None:
     return out
 
 
-def prepare(kernel: Kernel, t: np.ndarray, order: int, real: bool = False) -> dict:
+def prepare(
+    kernel: Kernel, t: np.ndarray, order: int, real: bool = False, bp: np.ndarray | None = None
+) -> dict:
     """Arrays for the numba core: mesh, stencil tables, segments, terms and weights.
 
     With ``real`` (a real problem: real right-hand side and a real kernel), one
     term of each complex-conjugate pair on the same segment is dropped and the
     other counted twice; the core then keeps the real part of every row.
     """
-    bp = breakpoints_on_grid(kernel, t)
+    if bp is None:
+        bp = breakpoints_on_grid(kernel, t)
     if bp is None:
         raise ValueError(
             "kernel: the fast path needs breakpoints on grid points (beta(t_n) one of the t_m); "
@@ -198,6 +204,7 @@ def solve(
     dtype=complex,
     *,
     running_sums: bool = True,
+    bp: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict]:
     """Solve ``y = r + ∫ K y`` on the grid ``t`` (linear, scalar or a system; any mesh).
 
@@ -205,7 +212,7 @@ def solve(
     """
     system = np.ndim(r) == 2
     real = np.dtype(dtype).kind != "c" and not np.iscomplexobj(r) and not system
-    d = prepare(kernel, t, order, real=real)
+    d = prepare(kernel, t, order, real=real, bp=bp)
     N = t.size
     p = d["p"]
     dim = d["dim"]

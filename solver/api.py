@@ -25,7 +25,7 @@ _PATHS = ("auto", "direct", "fast")
 #: smallest meaningful relative tolerance (machine epsilon)
 RTOL_FLOOR: float = float(np.finfo(float).eps)
 #: default limit on the points of a refined grid
-DEFAULT_MAX_POINTS: int = 20_000_001
+DEFAULT_MAX_POINTS: int = 10_000_001
 
 
 @_jit.with_vectorized
@@ -232,10 +232,10 @@ def _run(prob: _Problem, tt: np.ndarray, rr: np.ndarray, dtype, stats: SolveStat
 
     kernel = prob.kernel
     uniform = is_uniform(tt)
-    fast = _fast_path(kernel, tt, prob.nonlinearity, prob.vshape, prob.path, uniform)
+    fast, bp = _fast_path(kernel, tt, prob.nonlinearity, prob.vshape, prob.path, uniform)
     try:
         if fast == "expsum":
-            y, c = _expsum.solve(kernel, tt, rr, prob.order, dtype)
+            y, c = _expsum.solve(kernel, tt, rr, prob.order, dtype, bp=bp)
         elif fast == "convolution":
             y, c = _convolution.solve(kernel, tt, rr, prob.order, dtype)
         else:
@@ -616,19 +616,21 @@ def _shape_and_dtype(kernel: Kernel, t, fvals):
     return vshape, (np.complex128 if complex_ else np.float64)
 
 
-def _fast_path(kernel: Kernel, t, nonlinearity, vshape, path: str, uniform: bool) -> str | None:
-    """Name of the fast path to use, or None for the direct path."""
+def _fast_path(kernel: Kernel, t, nonlinearity, vshape, path: str, uniform: bool):
+    """Name of the fast path to use (None for the direct path), and the breakpoint indices."""
     if path == "direct":
-        return None
+        return None, None
     pieces = kernel.pieces
     want = vshape[0] if vshape else None  # ExpSum systems: dim must match the components
     ok = nonlinearity is None and all(isinstance(p, ExpSum) and p.dim == want for p in pieces)
+    bp = None
     if ok and isinstance(kernel, Piecewise):
-        beta = kernel.breakpoint_values(t)
-        ok = bool(np.all(np.diff(beta, axis=1) >= -1e-12 * (1 + np.abs(beta[:, 1:]))))
         from ._expsum import breakpoints_on_grid
 
-        ok = ok and breakpoints_on_grid(kernel, t) is not None
+        beta = kernel.breakpoint_values(t)
+        ok = bool(np.all(np.diff(beta, axis=1) >= -1e-12 * (1 + np.abs(beta[:, 1:]))))
+        bp = breakpoints_on_grid(kernel, t, beta) if ok else None
+        ok = bp is not None
         # (the Richardson solve on t[::2] falls back to the direct path by itself when the
         # breakpoints miss its grid)
     name = "expsum" if ok else None
@@ -641,4 +643,4 @@ def _fast_path(kernel: Kernel, t, nonlinearity, vshape, path: str, uniform: bool
             "non-decreasing breakpoints on grid points, or a scalar Convolution kernel on a "
             "uniform grid)"
         )
-    return name
+    return name, bp

@@ -97,20 +97,28 @@ def analyse(t: np.ndarray) -> Mesh:
 
 
 def _positions(h: np.ndarray, starts: np.ndarray, steps: np.ndarray):
-    """Double-double positions run by run: exact products within a run, TwoSum across."""
-    n = h.size + 1
-    xh = np.empty(n)
-    xl = np.empty(n)
-    base_h, base_l = 0.0, 0.0
+    """Double-double positions: exact products within a run, error-free sums across runs."""
+    counts = np.diff(starts)
+    # the position where each run begins, accumulated run by run in double-double
+    lh, ll = _two_prod(counts.astype(float), steps)  # run lengths
+    base_h = np.empty(steps.size)
+    base_l = np.empty(steps.size)
+    bh, bl = 0.0, 0.0
     for r in range(steps.size):
-        a, b = int(starts[r]), int(starts[r + 1])
-        k = np.arange(b - a + 1, dtype=float)
-        ph, pl = _two_prod(k, steps[r])
-        sh, sl = _two_sum(base_h, ph)
-        xh[a : b + 1] = sh
-        xl[a : b + 1] = sl + pl + base_l
-        base_h, base_l = float(xh[b]), float(xl[b])
-    return xh, xl
+        base_h[r], base_l[r] = bh, bl
+        a = float(lh[r])
+        s = bh + a
+        bb = s - bh
+        bl += (bh - (s - bb)) + (a - bb) + float(ll[r])
+        bh = s
+    # every point j in run r (the run's end point belongs to the next run): base + k step
+    n = h.size + 1
+    run = np.repeat(np.arange(steps.size), counts)
+    run = np.append(run, steps.size - 1)
+    k = np.arange(n, dtype=float) - starts[run]
+    ph, pl = _two_prod(k, steps[run])
+    sh, sl = _two_sum(base_h[run], ph)
+    return sh, sl + pl + base_l[run]
 
 
 def _split(a):
@@ -119,10 +127,10 @@ def _split(a):
     return hi, a - hi
 
 
-def _two_prod(a: np.ndarray, b: float):
+def _two_prod(a: np.ndarray, b):
     p = a * b
     ah, al = _split(a)
-    bh, bl = _split(np.float64(b))
+    bh, bl = _split(np.asarray(b, dtype=float))
     err = ((ah * bh - p) + ah * bl + al * bh) + al * bl
     return p, err
 
