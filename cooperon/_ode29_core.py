@@ -144,18 +144,30 @@ def compose(t0, h, n, par, far, forced, ca, aa):
 
 
 @njit(cache=True, nogil=True)
-def columns_at_zero(s, steps, par, ca, aa):
-    """r_ODE(0, s_i) for each column: homogeneous (29) from t = s_i to 0 in steps[i] steps."""
+def columns_at_zero(s, h0, hmax, par, ca, aa):
+    """r_ODE(0, s_i) for each column: homogeneous (29) from t = s_i to 0.
+
+    The initial values excite the fast modes e^{−(t−s)}: steps start at h0 and grow
+    like h0·(t − s) up to hmax (the error of a step in the decaying fast mode is
+    ~e^{−(t−s)} h⁶).  Returns the values and the total number of steps.
+    """
     c = 1.0 / (1.0 + par[5])
     out = np.empty(s.size)
+    steps = 0
     for i in range(s.size):
         _, phi, dphi, ddphi = coefficients(s[i], par, False)
         r0, r1, r2 = initial_values(phi, dphi, ddphi, c)
         y = np.array([r0, r1, r2])
-        if s[i] < 0.0:
-            y = propagate(y, s[i], -s[i] / steps[i], steps[i], par, False, False, ca, aa)
+        t = s[i]
+        while t < 0.0:
+            h = min(hmax, h0 * max(1.0, t - s[i]))
+            h = min(h, -t)
+            G, _ = step_map(t, h, par, False, False, ca, aa)
+            y = G @ y
+            t = t + h if h < -t else 0.0
+            steps += 1
         out[i] = y[0]
-    return out
+    return out, steps
 
 
 def radau_tableau() -> tuple[np.ndarray, np.ndarray]:
