@@ -101,22 +101,52 @@ class Channels:
             re, r3 = re + r3, 0.0
         return cls(re, r1, r3, p.E_tau, p.gamma_tau, p.Dq2_tau)
 
+    # ---- pieces shared by every function of u -------------------------------------
+    def common(self, u: np.ndarray) -> dict[str, np.ndarray]:
+        """cos εu, sin εu, e^{−2gu}, e^{−u} and J₀(u), computed once per array u."""
+        w = {"u": u}
+        if self.r1:
+            w["c"] = np.cos(self.eps * u)
+            w["s"] = np.sin(self.eps * u)
+        if self.r3:
+            w["e2g"] = np.exp(-2.0 * self.g * u)
+            w["eu"] = np.exp(-u)
+            w["j0"] = self._j0(u)
+        return w
+
+    def _w(self, u, w):
+        return self.common(np.asarray(u, dtype=float)) if w is None else w
+
     # ---- Φ and its t-derivative ---------------------------------------------------
-    def phi(self, u: np.ndarray) -> np.ndarray:
-        return self.re + self.r1 * np.cos(self.eps * u) + self.r3 * np.exp(-2.0 * self.g * u)
+    def phi(self, u: np.ndarray, w: dict | None = None) -> np.ndarray:
+        w = self._w(u, w)
+        out = np.full(w["u"].shape, self.re)
+        if self.r1:
+            out = out + self.r1 * w["c"]
+        if self.r3:
+            out = out + self.r3 * w["e2g"]
+        return out
 
-    def dphi(self, u: np.ndarray) -> np.ndarray:
+    def dphi(self, u: np.ndarray, w: dict | None = None) -> np.ndarray:
         """dΦ/dt at t = −u < 0 (the left derivative at t = 0)."""
-        e, g = self.eps, self.g
-        return self.r1 * e * np.sin(e * u) + 2.0 * g * self.r3 * np.exp(-2.0 * g * u)
+        w = self._w(u, w)
+        out = np.zeros(w["u"].shape)
+        if self.r1:
+            out = out + self.r1 * self.eps * w["s"]
+        if self.r3:
+            out = out + 2.0 * self.g * self.r3 * w["e2g"]
+        return out
 
-    def lam1(self, u: np.ndarray) -> np.ndarray:
+    def lam1(self, u: np.ndarray, w: dict | None = None) -> np.ndarray:
         """λ₁ = 1 + Q − Φ, without cancellation (cf. :func:`cooperon.model.lam`)."""
-        return (
-            self.Q
-            + 2.0 * self.r1 * np.sin(0.5 * self.eps * u) ** 2
-            - self.r3 * np.expm1(-2.0 * self.g * u)
-        )
+        w = self._w(u, w)
+        u = w["u"]
+        out = np.full(u.shape, self.Q)
+        if self.r1:
+            out = out + 2.0 * self.r1 * np.sin(0.5 * self.eps * u) ** 2
+        if self.r3:
+            out = out - self.r3 * np.expm1(-2.0 * self.g * u)
+        return out
 
     # ---- the r₃ pieces of the moments ---------------------------------------------
     def _j0(self, u: np.ndarray) -> np.ndarray:
@@ -124,68 +154,74 @@ class Channels:
         two_g = 2.0 * self.g
         return u * np.exp(-min(1.0, two_g) * u) * _phi1(abs(1.0 - two_g) * u)
 
-    def _j1(self, u: np.ndarray) -> np.ndarray:
+    def _j1(self, u: np.ndarray, w: dict) -> np.ndarray:
         """∫_0^u v e^{−v} e^{−2g(u−v)} dv."""
         two_g = 2.0 * self.g
         d = abs(1.0 - two_g) * u
         if two_g < 1.0:
-            return u * u * np.exp(-two_g * u) * _psi_minus(d)
-        return u * u * np.exp(-u) * _psi_tilde(d)
+            return u * u * w["e2g"] * _psi_minus(d)
+        return u * u * w["eu"] * _psi_tilde(d)
 
     # ---- the moments m, m₁ ---------------------------------------------------------
-    def m(self, u: np.ndarray) -> np.ndarray:
+    def m(self, u: np.ndarray, w: dict | None = None) -> np.ndarray:
         """m(t) = ∫_0^∞ e^{−v} Φ(t+v) dv (t + v crosses 0 at v = u; Φ is even)."""
-        e = self.eps
-        out = self.re + self.r1 * (np.cos(e * u) + e * np.sin(e * u)) / (1.0 + e * e)
-        if self.r3:
-            out = out + self.r3 * (self._j0(u) + np.exp(-u) / (1.0 + 2.0 * self.g))
-        return out
+        w = self._w(u, w)
+        return self.phi(u, w) - self.phi_minus_m(u, w)
 
-    def phi_minus_m(self, u: np.ndarray) -> np.ndarray:
-        """Φ − m without the cancellation of rₑ (κ(1+Q) = λ₁ + 2(Φ − m) can be tiny)."""
+    def phi_minus_m(self, u: np.ndarray, w: dict | None = None) -> np.ndarray:
+        """Φ − m without the cancellation of rₑ (κ(1+Q) = λ₁ + 2(Φ − m) can be tiny).
+
+        m = rₑ + r₁ (cos εu + ε sin εu)/(1+ε²) + r₃ [J₀ + e^{−u}/(1+2g)].
+        """
+        w = self._w(u, w)
         e = self.eps
-        out = self.r1 * e * (e * np.cos(e * u) - np.sin(e * u)) / (1.0 + e * e)
+        out = np.zeros(w["u"].shape)
+        if self.r1:
+            out = out + self.r1 * e * (e * w["c"] - w["s"]) / (1.0 + e * e)
         if self.r3:
             b = 1.0 + 2.0 * self.g
-            out = out + self.r3 * (np.exp(-2.0 * self.g * u) - self._j0(u) - np.exp(-u) / b)
+            out = out + self.r3 * (w["e2g"] - w["j0"] - w["eu"] / b)
         return out
 
-    def m1(self, u: np.ndarray) -> np.ndarray:
+    def m1(self, u: np.ndarray, w: dict | None = None) -> np.ndarray:
         """m₁(t) = ∫_0^∞ v e^{−v} Φ(t+v) dv."""
+        w = self._w(u, w)
+        u = w["u"]
         e = self.eps
         e2 = e * e
-        out = (
-            self.re
-            + self.r1 * ((1.0 - e2) * np.cos(e * u) + 2.0 * e * np.sin(e * u)) / (1.0 + e2) ** 2
-        )
+        out = np.full(u.shape, self.re)
+        if self.r1:
+            out = out + self.r1 * ((1.0 - e2) * w["c"] + 2.0 * e * w["s"]) / (1.0 + e2) ** 2
         if self.r3:
             b = 1.0 + 2.0 * self.g
-            out = out + self.r3 * (self._j1(u) + np.exp(-u) * (u / b + 1.0 / (b * b)))
+            out = out + self.r3 * (self._j1(u, w) + w["eu"] * (u / b + 1.0 / (b * b)))
         return out
 
     # ---- the forcing of the iterated closure ---------------------------------------
-    def s(self, u: np.ndarray) -> np.ndarray:
+    def s(self, u: np.ndarray, w: dict | None = None) -> np.ndarray:
         """(1+Q) S(t) = ∫_0^∞ e^{−v} Φ(t+v) Φ(t−v) dv (t − v = −(u + v) < 0)."""
+        w = self._w(u, w)
+        u = w["u"]
         re, r1, r3, e, g = self.re, self.r1, self.r3, self.eps, self.g
-        c, sn = np.cos(e * u), np.sin(e * u)
-        out = re * re + 2.0 * re * r1 * c / (1.0 + e * e)  # I_1c + I_c1 = 2cos/(1+ε²)
-        out = out + 0.5 * r1 * r1 * (1.0 / (1.0 + 4.0 * e * e) + np.cos(2.0 * e * u))
+        out = np.full(u.shape, re * re)
+        if r1:
+            c, sn = w["c"], w["s"]
+            out = out + 2.0 * re * r1 * c / (1.0 + e * e)  # I_1c + I_c1 = 2cos/(1+ε²)
+            out = out + 0.5 * r1 * r1 * (1.0 / (1.0 + 4.0 * e * e) + 2.0 * c * c - 1.0)
         if r3:
             b = 1.0 + 2.0 * g
-            e2g = np.exp(-2.0 * g * u)
-            i_e1 = self._j0(u) + np.exp(-u) / b
-            out = out + re * r3 * (e2g / b + i_e1)
-            i_ee = np.exp(-4.0 * g * u) * (1.0 - np.exp(-u) * 4.0 * g / (1.0 + 4.0 * g))
-            out = out + r3 * r3 * i_ee
+            e2g, eu = w["e2g"], w["eu"]
+            out = out + re * r3 * (e2g / b + w["j0"] + eu / b)
+            out = out + r3 * r3 * e2g * e2g * (1.0 - eu * 4.0 * g / (1.0 + 4.0 * g))
             if r1:
                 i_ce = e2g * (b * c + e * sn) / (b * b + e * e)
                 z = complex(2.0 * g - 1.0, e)
+                eiu = c + 1j * sn
                 if 2.0 * g <= 1.0:
                     c0 = u * e2g * _expm1_over(z * u)
                 else:
-                    c0 = u * np.exp(complex(-1.0, e) * u) * _expm1_over(-z * u)
-                eiu = np.exp(1j * e * u)
-                i_ec = (eiu * c0 + eiu * eiu * np.exp(-u) / complex(b, -e)).real
+                    c0 = u * eu * eiu * _expm1_over(-z * u)
+                i_ec = (eiu * c0 + eiu * eiu * eu / complex(b, -e)).real
                 out = out + r1 * r3 * (i_ce + i_ec)
         return out
 
@@ -219,6 +255,16 @@ class Channels:
             scales.append(0.5 / self.g)
         return 0.25 * min(scales)
 
+    def kappa_bound(self) -> float:
+        """An upper bound of |κ| for both orders.
+
+        |λ₁| ≤ Q + 2r₁ + r₃, |Φ − m| ≤ min(sup|Φ′|, 2r₁ + r₃) and D ≥ 1 + Q − r₁ − r₃/2
+        (|2n| ≤ r₁ + r₃/2).
+        """
+        dphi = min(self.r1 * self.eps + 2.0 * self.g * self.r3, 2.0 * self.r1 + self.r3)
+        num = self.Q + 2.0 * self.r1 + self.r3 + 2.0 * dphi
+        return num / max(1.0 + self.Q - self.r1 - 0.5 * self.r3, _MIN_D)
+
 
 def closure_integral(
     p: Parameters, order: int, iterated: bool = False
@@ -232,17 +278,18 @@ def closure_integral(
     Q = ch.Q
 
     def parts(u: np.ndarray):
-        phi = ch.phi(u)
-        pm = ch.phi_minus_m(u)
-        num = ch.lam1(u) + 2.0 * pm  # 1 + Q − 2m + Φ
+        w = ch.common(u)
+        phi = ch.phi(u, w)
+        pm = ch.phi_minus_m(u, w)
+        num = ch.lam1(u, w) + 2.0 * pm  # 1 + Q − 2m + Φ
         if order == 0:
             D = np.full_like(u, 1.0 + Q)
             Dp = 0.0
         else:
-            n = ch.m1(u) - (phi - pm)  # m₁ − m
+            n = ch.m1(u, w) - (phi - pm)  # m₁ − m
             D = 1.0 + Q + 2.0 * n
             Dp = 2.0 * (n + pm)  # 2(m₁ − 2m + Φ)
-        X = ch.s(u) / (1.0 + Q) if iterated else phi
+        X = ch.s(u, w) / (1.0 + Q) if iterated else phi
         return num, D, Dp, X
 
     u0 = np.zeros(1)
@@ -259,13 +306,20 @@ def closure_integral(
     period = ch.period()
     # K ≥ (−ϑ − 4(2r₁ + r₃))/(1 + Q) at order 0; the next order is checked by the quadrature
     drop = 45.0 * (2.0 + Q) + 4.0 * (2.0 * ch.r1 + ch.r3)
+    damp_end = cut_point(p, drop)
+    transient_end = ch.transient_end()
+    # first guess of the longest panel: |κ|·length ≤ 16 with the a-priori bound of κ, but
+    # no fewer than 64 panels to the end (the quadrature shortens them where needed)
+    hmax = max(16.0 / ch.kappa_bound(), min(damp_end, transient_end) / 64.0)
+    if period is not None:
+        hmax = min(hmax, period)
     res = damped_integral(
         evaluate,
         first=ch.first_panel(),
-        hmax=period if period is not None else math.inf,
-        transient_end=ch.transient_end(),
+        hmax=hmax,
+        transient_end=transient_end,
         period=period,
-        damp_end=cut_point(p, drop),
+        damp_end=damp_end,
         max_nodes=4_000_000,
     )
     value = float(X0[0] / D0[0]) + res.value

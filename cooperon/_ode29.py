@@ -14,10 +14,10 @@ obeys z′ = A(t) z + ρ(t) f(t) (ρ = the initial values of a column at t = s;
 * the quasi-static value −A⁻¹ρf at the point where e^{ϑ} < 1e-3 rtol, if that
   comes first (the start error is damped by the slow mode, e^{ϑ}).
 
-Steps are uniform, a fraction of ℓ = min(2π/ε, 1/(2g), 1/sup λ₁) (the fast
-modes e^{−t} of (29) need no resolution in z: they are slaved to the smooth
-forcing, and Radau IIA is L-stable); the fraction is halved until two
-successive results agree to rtol.  Error estimate: |F_h − F_{2h}|, or
+Steps are uniform, a fraction of ℓ = min(2π/ε, 1/(2g), 8/sup λ₁) (the fast
+modes e^{−t} of (29), and the slow one where λ₁ is large, need no resolution
+in z: they are slaved to the smooth forcing, and Radau IIA is L-stable); the
+fraction is halved until two successive results agree to rtol.  Error estimate: |F_h − F_{2h}|, or
 |F_h − F_{2h}|/(2³ − 1) when the observed ratio of differences is within a
 factor 2 of 2⁵ (order 5; the 2³ is a safety margin, as in solve_direct).
 """
@@ -56,6 +56,8 @@ class ODEStepResult:
         Estimated absolute error of ``F0`` (discretisation + start of the history).
     converged : bool
         ``error_estimate <= rtol |F0|``.
+    status : int
+        0 if converged, 1 if the step limit was reached first.
     message : str
     steps : int
         Radau steps of the finest attempt (history and period together).
@@ -66,14 +68,15 @@ class ODEStepResult:
     F0: float
     error_estimate: float
     converged: bool
+    status: int
     message: str
     steps: int
     history: float
 
     @property
     def success(self) -> bool:
-        """Alias of ``converged`` (the project's result vocabulary)."""
-        return self.converged
+        """``status == 0``."""
+        return self.status == 0
 
 
 def _par(ch: Channels) -> np.ndarray:
@@ -104,7 +107,7 @@ def ode29_initial_conditions(s: npt.ArrayLike, params: Parameters) -> np.ndarray
 
 
 def _scale(ch: Channels) -> float:
-    ell = 1.0 / (ch.Q + 2.0 * ch.r1 + ch.r3)
+    ell = 8.0 / (ch.Q + 2.0 * ch.r1 + ch.r3)
     if ch.r1:
         ell = min(ell, 2.0 * math.pi / ch.eps)
     if ch.r3:
@@ -118,8 +121,8 @@ def ode29_resolvent(params: Parameters, s: npt.ArrayLike, steps_per_scale: int =
     Each column is integrated from t = s (initial values of
     :func:`ode29_initial_conditions`) to 0 with Radau IIA steps growing from
     1/``steps_per_scale`` (the fast modes e^{−(t−s)} excited at the start) to
-    ℓ/``steps_per_scale`` (ℓ as in :func:`cooperon.closed_forms.F0_ode_step`);
-    the default gives ≲ 1e-10 relative accuracy.  Cost O(Σ|s|/step).
+    ℓ/``steps_per_scale``, ℓ = min(2π/ε, 1/(2g), 1/sup λ₁); the default gives
+    ≲ 1e-10 relative accuracy.  Cost O(Σ|s|/step).
     """
     s = np.asarray(s, dtype=float)
     if np.any(~np.isfinite(s)) or np.any(s > 0):
@@ -127,7 +130,8 @@ def ode29_resolvent(params: Parameters, s: npt.ArrayLike, steps_per_scale: int =
     if not (isinstance(steps_per_scale, int) and steps_per_scale >= 1):
         raise ValueError(f"steps_per_scale must be a positive int, got {steps_per_scale!r}")
     ch = Channels.from_params(params)
-    ell = _scale(ch)
+    # a column decays at the slow rate ~λ₁, not slaved to a forcing: resolve 1/sup λ₁ too
+    ell = min(_scale(ch), 1.0 / (ch.Q + 2.0 * ch.r1 + ch.r3))
     h0 = min(1.0, ell) / steps_per_scale
     hmax = ell / steps_per_scale
     if float(np.sum(-s)) / hmax > 50 * _MAX_STEPS:
@@ -150,21 +154,27 @@ def _start(ch: Channels, params: Parameters, rtol: float):
     return damp, False
 
 
+def _counts(ch: Channels, T: float, far_start: bool, per_scale: int) -> tuple[int, int]:
+    """Steps over the far-field period (0 if none) and over the history."""
+    ell = _scale(ch)
+    period = ch.period()
+    n_p = max(math.ceil(per_scale * period / ell), 4) if far_start and period else 0
+    return n_p, (math.ceil(per_scale * T / ell) if T > 0 else 0)
+
+
 def _solve(ch: Channels, par: np.ndarray, T: float, far_start: bool, per_scale: int):
     """F_ODE(0) with ``per_scale`` steps per scale ℓ; returns (F0, steps)."""
-    ell = _scale(ch)
     c = 1.0 / (1.0 + ch.Q)
     steps = 0
     period = ch.period()
-    if far_start and period is not None:
-        n_p = max(math.ceil(per_scale * period / ell), 4)
+    n_p, n = _counts(ch, T, far_start, per_scale)
+    if n_p:
         G, g = core.compose(-T - period, period / n_p, n_p, par, True, True, _CA, _AA)
         z = np.linalg.solve(np.eye(3) - G, g)
         steps += n_p
     else:
         A, b = core._system(-T, par, far_start, True)
         z = -np.linalg.solve(A, b)
-    n = math.ceil(per_scale * T / ell) if T > 0 else 0
     if n:
         z = core.propagate(z, -T, T / n, n, par, False, True, _CA, _AA)
         steps += n
@@ -178,6 +188,12 @@ def ode_step(params: Parameters, rtol: float) -> ODEStepResult:
     ch = Channels.from_params(params)
     par = _par(ch)
     T, far_start = _start(ch, params, rtol)
+    first = sum(_counts(ch, T, far_start, _FIRST_STEPS))
+    if 3 * first > _MAX_STEPS:  # two attempts (first, 2 × first) are the least
+        raise ArithmeticError(
+            f"the ODE step needs more than {_MAX_STEPS} Radau steps: the history "
+            f"(|t| = {T:.3g}) is too long for its shortest scale ({_scale(ch):.3g})"
+        )
     start_error = 0.0 if far_start else 1e-3 * rtol
     per_scale = _FIRST_STEPS
     values: list[float] = []
@@ -197,7 +213,7 @@ def ode_step(params: Parameters, rtol: float) -> ODEStepResult:
             est = max(est, 1e-15 * abs(F)) + start_error * abs(F)
             if est <= 0.5 * rtol * abs(F):
                 break
-        if 2 * steps > _MAX_STEPS:
+        if 3 * steps > _MAX_STEPS:  # the next attempt would exceed the budget
             break
         per_scale *= 2
     converged = bool(est <= rtol * abs(values[-1]))
@@ -205,12 +221,13 @@ def ode_step(params: Parameters, rtol: float) -> ODEStepResult:
         "converged"
         if converged
         else f"requested rtol={rtol:g} not reached: estimated relative error "
-        f"{est / abs(values[-1]):.2g} after {steps} steps (step limit)"
+        f"{est / max(abs(values[-1]), 1e-300):.2g} after {steps} steps (step limit)"
     )
     return ODEStepResult(
         F0=float(values[-1]),
         error_estimate=float(est),
         converged=converged,
+        status=0 if converged else 1,
         message=message,
         steps=int(steps),
         history=float(T),

@@ -39,7 +39,6 @@ from .model import FloatOrArray, _out, lambda1_integral
 from .parameters import NoCutoffError, Parameters, require_cutoff
 
 __all__ = [
-    "F0_eq27",
     "F0_eq32",
     "F0_local_closure",
     "F0_ode_step",
@@ -119,7 +118,7 @@ def F0_wkb_eq27(params: Parameters) -> float:
     return float(value)
 
 
-#: The name :mod:`cooperon.compare` uses for :func:`F0_wkb_eq27`.
+#: The name :mod:`cooperon.compare` uses for :func:`F0_wkb_eq27` (not in ``__all__``).
 F0_eq27 = F0_wkb_eq27
 
 
@@ -279,7 +278,7 @@ def F0_ode_step(params: Parameters, rtol: float = 1e-8) -> ODEStepResult:
     Returns
     -------
     ODEStepResult
-        ``F0``, ``error_estimate``, ``converged``, ``message``, ``steps``.
+        ``F0``, ``error_estimate``, ``converged``, ``status``, ``message``, ``steps``.
 
     Raises
     ------
@@ -287,6 +286,9 @@ def F0_ode_step(params: Parameters, rtol: float = 1e-8) -> ODEStepResult:
         If F is infinite.
     ValueError
         For an invalid ``rtol``.
+    ArithmeticError
+        If even the first two attempts need more than 2e6 steps (both channels
+        active with 2g ≪ rate ≪ ε: one step per period fraction over ~1/rate).
     """
     require_cutoff(params)
     return ode_step(params, rtol)
