@@ -20,10 +20,11 @@ Time is in units of τ and c = 1.  With Φ of Eq. (25) and ϑ of Eq. (33)
   (29) for the resolvent, solved numerically with the initial conditions
   that follow from the resolvent equation, F_ODE(0) = f(0) + ∫ r_ODE(0,s) f(s) ds.
 
-The integrals of ϑ alone (Eqs. 27, 32, 34) are done by QUADPACK
-(:mod:`cooperon._wkb_quadrature`), the closures by composite Gauss-Legendre
-with a closed-form periodic tail (:mod:`cooperon._damped_quadrature`), the
-ODE step by a Radau IIA integrator (:mod:`cooperon._ode29`).  F = ∞ raises
+Eqs. (27), (32) and the closures are integrated by composite Gauss-Legendre
+with a closed-form periodic tail (:mod:`cooperon._damped_quadrature`; (27)
+and (32) fall back to QUADPACK, :mod:`cooperon._wkb_quadrature`, where that
+would need too many points), Eq. (34) by QUADPACK, the ODE step by a Radau
+IIA integrator (:mod:`cooperon._ode29`).  F = ∞ raises
 :class:`~cooperon.parameters.NoCutoffError`; inf/NaN are never returned.
 """
 
@@ -32,9 +33,10 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from ._closure import closure_integral
+from ._closure import Channels, closure_integral
+from ._damped_quadrature import damped_integral
 from ._ode29 import ODEStepResult, ode29_initial_conditions, ode29_resolvent, ode_step
-from ._wkb_quadrature import wkb_integral
+from ._wkb_quadrature import cut_point, wkb_integral
 from .model import FloatOrArray, _out, lambda1_integral
 from .parameters import NoCutoffError, Parameters, require_cutoff
 
@@ -49,6 +51,43 @@ __all__ = [
     "ode29_initial_conditions",
     "ode29_resolvent",
 ]
+
+
+def _theta_integral(params: Parameters, kind: str) -> float:
+    """∫_0^∞ y(u) e^{ϑ(−u)} du, y = Φ ("F32") or 1 ("M").
+
+    Composite Gauss-Legendre with the closed-form periodic tail
+    (:mod:`cooperon._damped_quadrature`, ~0.3 ms); QUADPACK
+    (:mod:`cooperon._wkb_quadrature`) where that would need too many points
+    (both channels active with 2g ≪ rate ≪ ε).  Both reach ~1e-13.
+    """
+    ch = Channels.from_params(params)
+
+    def evaluate(u):
+        w = ch.common(u)
+        return ch.lam1(u, w), (ch.phi(u, w) if kind == "F32" else np.ones_like(u))
+
+    period = ch.period()
+    damp_end = cut_point(params, 45.0)
+    transient_end = ch.transient_end()
+    hmax = max(16.0 / (ch.Q + 2.0 * ch.r1 + ch.r3), min(damp_end, transient_end) / 64.0)
+    if period is not None:
+        hmax = min(hmax, period)
+    try:
+        res = damped_integral(
+            evaluate,
+            first=ch.first_panel(),
+            hmax=hmax,
+            transient_end=transient_end,
+            period=period,
+            damp_end=damp_end,
+            max_nodes=200_000,
+        )
+    except ArithmeticError:
+        return float(wkb_integral(params, kind)[0])
+    if not res.error_estimate <= 1e-12 * abs(res.value) + 1e-14 * res.abs_integral:
+        return float(wkb_integral(params, kind)[0])
+    return float(res.value)
 
 
 def F0_eq32(params: Parameters) -> float:
@@ -81,8 +120,7 @@ def F0_eq32(params: Parameters) -> float:
         not representable.
     """
     require_cutoff(params)
-    value, _ = wkb_integral(params, "F32")
-    return float(value)
+    return _theta_integral(params, "F32")
 
 
 def F0_wkb_eq27(params: Parameters) -> float:
@@ -114,8 +152,7 @@ def F0_wkb_eq27(params: Parameters) -> float:
         If the cutoff rate is ≲ 1e-248 (see :func:`F0_eq32`).
     """
     require_cutoff(params)
-    value, _ = wkb_integral(params, "M")
-    return float(value)
+    return _theta_integral(params, "M")
 
 
 #: The name :mod:`cooperon.compare` uses for :func:`F0_wkb_eq27` (not in ``__all__``).

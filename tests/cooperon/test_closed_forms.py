@@ -230,6 +230,16 @@ def test_identity_eq32_equals_one_plus_Q_times_M_minus_one(name):
 
 
 @pytest.mark.parametrize("name", list(CASES))
+def test_gauss_legendre_and_quadpack_agree(name):
+    """The public (27), (32) (Gauss-Legendre with a periodic tail, QUADPACK only as a
+    fallback) against QUADPACK itself: two quadratures, one answer (1e-12 each)."""
+    p = params(name)
+    assert F0_wkb_eq27(p) == pytest.approx(wkb_integral(p, "M")[0], rel=2e-12)
+    scale = F0_wkb_eq27(p)  # (32) can be ≪ ∫|Φ|e^ϑ ≤ ∫e^ϑ: absolute 1e-14 of that
+    assert F0_eq32(p) == pytest.approx(wkb_integral(p, "F32")[0], rel=2e-12, abs=1e-14 * scale)
+
+
+@pytest.mark.parametrize("name", list(CASES))
 def test_F0_wkb_eq27_against_mpmath_quadrature(name):
     """The consistent Eq. (27) is ∫_{−∞}^0 e^ϑ: against mpmath tanh-sinh at 25 digits
     (cut where ϑ < −80, so the reference is good to ~1e-20): 1e-12, the budget."""

@@ -8,7 +8,7 @@ References (none shares code with ``cooperon._closure``):
   identity and for the closures;
 * exact limits: Φ ≡ 1 (F = 1/Q), g → ∞ and ε → ∞ (derived in
   ``docs/closed_forms.md``), and the plain closure's own ε → ∞ limit;
-* QUADPACK (:func:`cooperon.closed_forms.F0_wkb_eq27`) for the quadrature
+* QUADPACK (:func:`cooperon._wkb_quadrature.wkb_integral`) for the quadrature
   engine run on ∫e^ϑ.
 """
 
@@ -23,7 +23,7 @@ import pytest
 from cooperon import Parameters, solve_direct
 from cooperon._closure import Channels
 from cooperon._damped_quadrature import damped_integral
-from cooperon._wkb_quadrature import cut_point
+from cooperon._wkb_quadrature import cut_point, wkb_integral
 from cooperon.closed_forms import F0_local_closure, F0_wkb_eq27
 from cooperon.model import Phi
 from cooperon.parameters import NoCutoffError
@@ -310,7 +310,7 @@ def test_engine_on_exp_theta(kw):
         period=period,
         damp_end=cut_point(p, 45.0),
     )
-    ref = F0_wkb_eq27(p)
+    ref = wkb_integral(p, "M")[0]
     tol = max(2e-12, 1e-16 / p.dephasing_rate * 100)
     assert res.value == pytest.approx(ref, rel=tol)
     assert abs(res.value - ref) <= res.error_estimate + 2e-12 * ref
