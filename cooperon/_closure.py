@@ -39,7 +39,7 @@ from ._wkb_quadrature import cut_point
 from .model import _horner, _phi1
 from .parameters import Parameters
 
-__all__ = ["Channels", "closure_integral"]
+__all__ = ["Channels", "closure_integral", "history_integral"]
 
 # ψ̃(y) = ∫_0^1 (1 − w) e^{−yw} dw = Σ_k (−y)^k/(k+2)!   (series for y < 1; 20 terms)
 _PSI_T = tuple((-1) ** k / math.factorial(k + 2) for k in range(20))
@@ -266,6 +266,37 @@ class Channels:
         return num / max(1.0 + self.Q - self.r1 - 0.5 * self.r3, _MIN_D)
 
 
+def history_integral(
+    ch: Channels,
+    p: Parameters,
+    evaluate,
+    drop: float,
+    kappa_bound: float,
+    max_nodes: int,
+) -> DampedIntegral:
+    """:func:`damped_integral` over the history of Eq. (24) with the scales of ``ch``.
+
+    The damping cut is where ϑ = −``drop``; the first guess of the longest panel
+    keeps |κ|·length ≤ 16 with the a-priori ``kappa_bound``, but allows no fewer
+    than 64 panels to the end (the quadrature shortens them where needed).
+    """
+    period = ch.period()
+    damp_end = cut_point(p, drop)
+    transient_end = ch.transient_end()
+    hmax = max(16.0 / kappa_bound, min(damp_end, transient_end) / 64.0)
+    if period is not None:
+        hmax = min(hmax, period)
+    return damped_integral(
+        evaluate,
+        first=ch.first_panel(),
+        hmax=hmax,
+        transient_end=transient_end,
+        period=period,
+        damp_end=damp_end,
+        max_nodes=max_nodes,
+    )
+
+
 def closure_integral(
     p: Parameters, order: int, iterated: bool = False
 ) -> tuple[float, DampedIntegral]:
@@ -303,25 +334,9 @@ def closure_integral(
             )
         return num / D, X * ((D - num) / (D * D) + Dp / (D * D))
 
-    period = ch.period()
     # K ≥ (−ϑ − 4(2r₁ + r₃))/(1 + Q) at order 0; the next order is checked by the quadrature
     drop = 45.0 * (2.0 + Q) + 4.0 * (2.0 * ch.r1 + ch.r3)
-    damp_end = cut_point(p, drop)
-    transient_end = ch.transient_end()
-    # first guess of the longest panel: |κ|·length ≤ 16 with the a-priori bound of κ, but
-    # no fewer than 64 panels to the end (the quadrature shortens them where needed)
-    hmax = max(16.0 / ch.kappa_bound(), min(damp_end, transient_end) / 64.0)
-    if period is not None:
-        hmax = min(hmax, period)
-    res = damped_integral(
-        evaluate,
-        first=ch.first_panel(),
-        hmax=hmax,
-        transient_end=transient_end,
-        period=period,
-        damp_end=damp_end,
-        max_nodes=4_000_000,
-    )
+    res = history_integral(ch, p, evaluate, drop, ch.kappa_bound(), max_nodes=4_000_000)
     value = float(X0[0] / D0[0]) + res.value
     if iterated:
         value += 1.0 / (1.0 + Q)

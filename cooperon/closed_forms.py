@@ -33,10 +33,9 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from ._closure import Channels, closure_integral
-from ._damped_quadrature import damped_integral
+from ._closure import Channels, closure_integral, history_integral
 from ._ode29 import ODEStepResult, ode29_initial_conditions, ode29_resolvent, ode_step
-from ._wkb_quadrature import cut_point, wkb_integral
+from ._wkb_quadrature import wkb_integral
 from .model import FloatOrArray, _out, lambda1_integral
 from .parameters import NoCutoffError, Parameters, require_cutoff
 
@@ -67,22 +66,9 @@ def _theta_integral(params: Parameters, kind: str) -> float:
         w = ch.common(u)
         return ch.lam1(u, w), (ch.phi(u, w) if kind == "F32" else np.ones_like(u))
 
-    period = ch.period()
-    damp_end = cut_point(params, 45.0)
-    transient_end = ch.transient_end()
-    hmax = max(16.0 / (ch.Q + 2.0 * ch.r1 + ch.r3), min(damp_end, transient_end) / 64.0)
-    if period is not None:
-        hmax = min(hmax, period)
     try:
-        res = damped_integral(
-            evaluate,
-            first=ch.first_panel(),
-            hmax=hmax,
-            transient_end=transient_end,
-            period=period,
-            damp_end=damp_end,
-            max_nodes=200_000,
-        )
+        lam1_max = ch.Q + 2.0 * ch.r1 + ch.r3
+        res = history_integral(ch, params, evaluate, 45.0, lam1_max, max_nodes=200_000)
     except ArithmeticError:
         return float(wkb_integral(params, kind)[0])
     if not res.error_estimate <= 1e-12 * abs(res.value) + 1e-14 * res.abs_integral:

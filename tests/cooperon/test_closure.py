@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from cooperon import Parameters, solve_direct
-from cooperon._closure import Channels
+from cooperon._closure import Channels, history_integral
 from cooperon._damped_quadrature import damped_integral
 from cooperon._wkb_quadrature import cut_point, wkb_integral
 from cooperon.closed_forms import F0_local_closure, F0_wkb_eq27
@@ -301,15 +301,7 @@ def test_engine_on_exp_theta(kw):
     def evaluate(u):
         return ch.lam1(u), np.ones_like(u)
 
-    period = ch.period()
-    res = damped_integral(
-        evaluate,
-        first=ch.first_panel(),
-        hmax=period or math.inf,
-        transient_end=ch.transient_end(),
-        period=period,
-        damp_end=cut_point(p, 45.0),
-    )
+    res = history_integral(ch, p, evaluate, 45.0, ch.Q + 2 * ch.r1 + ch.r3, 4_000_000)
     ref = wkb_integral(p, "M")[0]
     tol = max(2e-12, 1e-16 / p.dephasing_rate * 100)
     assert res.value == pytest.approx(ref, rel=tol)
