@@ -99,6 +99,65 @@ def _system(t, par, far, forced):
 
 
 @njit(cache=True, nogil=True)
+def _solve_small(M, R):
+    """Solve M X = R (M n×n, R n×k) by Gaussian elimination with partial pivoting.
+
+    Hand-written for the 9×9 stage systems: np.linalg.solve would bind LAPACK,
+    which multiplies the compilation time.
+    """
+    n = M.shape[0]
+    k = R.shape[1]
+    A = M.copy()
+    X = R.copy()
+    for col in range(n):
+        piv = col
+        big = abs(A[col, col])
+        for row in range(col + 1, n):
+            if abs(A[row, col]) > big:
+                big = abs(A[row, col])
+                piv = row
+        if piv != col:
+            for j in range(n):
+                A[col, j], A[piv, j] = A[piv, j], A[col, j]
+            for j in range(k):
+                X[col, j], X[piv, j] = X[piv, j], X[col, j]
+        d = A[col, col]
+        for row in range(col + 1, n):
+            f = A[row, col] / d
+            if f != 0.0:
+                for j in range(col, n):
+                    A[row, j] -= f * A[col, j]
+                for j in range(k):
+                    X[row, j] -= f * X[col, j]
+    for col in range(n - 1, -1, -1):
+        for j in range(k):
+            acc = X[col, j]
+            for m in range(col + 1, n):
+                acc -= A[col, m] * X[m, j]
+            X[col, j] = acc / A[col, col]
+    return X
+
+
+@njit(cache=True, nogil=True)
+def _apply(G, g, y):
+    """G y + g for 3×3 G (loops: no BLAS binding to compile)."""
+    out = np.empty(3)
+    for i in range(3):
+        out[i] = g[i] + G[i, 0] * y[0] + G[i, 1] * y[1] + G[i, 2] * y[2]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _compose(G2, g2, G1, g1):
+    """The affine map y ↦ G2 (G1 y + g1) + g2."""
+    G = np.empty((3, 3))
+    for i in range(3):
+        for j in range(3):
+            G[i, j] = G2[i, 0] * G1[0, j] + G2[i, 1] * G1[1, j] + G2[i, 2] * G1[2, j]
+    return G, _apply(G2, g2, g1)
+
+
+@njit(cache=True, nogil=True)
 def step_map(t, h, par, far, forced, ca, aa):
     """Affine map (G, g) of one Radau IIA step from t to t + h."""
     M = np.zeros((9, 9))
@@ -115,7 +174,7 @@ def step_map(t, h, par, far, forced, ca, aa):
     for i in range(3):
         for p in range(3):
             R[3 * i + p, p] = 1.0
-    Z = np.linalg.solve(M, R)
+    Z = _solve_small(M, R)
     G = Z[6:9, 0:3].copy()
     g = Z[6:9, 3].copy()
     return G, g
@@ -127,7 +186,7 @@ def propagate(y, t0, h, n, par, far, forced, ca, aa):
     out = y.copy()
     for k in range(n):
         G, g = step_map(t0 + k * h, h, par, far, forced, ca, aa)
-        out = G @ out + g
+        out = _apply(G, g, out)
     return out
 
 
@@ -138,8 +197,7 @@ def compose(t0, h, n, par, far, forced, ca, aa):
     gt = np.zeros(3)
     for k in range(n):
         G, g = step_map(t0 + k * h, h, par, far, forced, ca, aa)
-        Gt = G @ Gt
-        gt = G @ gt + g
+        Gt, gt = _compose(G, g, Gt, gt)
     return Gt, gt
 
 
@@ -162,8 +220,8 @@ def columns_at_zero(s, h0, hmax, par, ca, aa):
         while t < 0.0:
             h = min(hmax, h0 * max(1.0, t - s[i]))
             h = min(h, -t)
-            G, _ = step_map(t, h, par, False, False, ca, aa)
-            y = G @ y
+            G, g = step_map(t, h, par, False, False, ca, aa)
+            y = _apply(G, g, y)
             t = t + h if h < -t else 0.0
             steps += 1
         out[i] = y[0]
