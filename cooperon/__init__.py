@@ -1,7 +1,7 @@
 """The time-domain Cooperon equation with dephasing by dynamic defects.
 
 Eq. (24) of the paper solved directly (:func:`solve_direct`), its closed-form
-approximations (:mod:`cooperon.wkb`), their comparison (:func:`compare`) and
+approximations (:mod:`cooperon.closed_forms`), their comparison (:func:`compare`) and
 parameter sweeps (:func:`sweep`).
 """
 

@@ -10,7 +10,8 @@ import math
 
 import xarray as xr
 
-from . import __version__, wkb
+from . import __version__
+from . import closed_forms as wkb
 from .direct import solve_direct
 from .model import lambda_max
 from .parameters import Parameters

@@ -12,6 +12,14 @@ value. The right-hand side has a kink at ``t = s/2`` (from ``|2t − s|``),
 which is put on a grid point; the interpolation across it limits the accuracy
 to a few digits, ample for comparing with the WKB form (31),
 ``R_WKB(0, s) = exp(−∫_s^0 λ₁) = e^{ϑ(s)}``.
+
+The ratio ``r(0, s)/R_WKB(0, s)`` is *not* 1 even where Φ is constant: for
+Φ ≡ 1 the resolvent is exactly ``r(t, s) = e^{−Q(t−s)/(1+Q)}/(1+Q)``, so the
+ratio is ``e^{Q²|s|/(1+Q)}/(1+Q)`` (0.917, 1.090, 1.569 at s = −1, −20, −60
+for Q = 0.1).  The exact local decay rate is λ₁/(1+Q), not λ₁, and the
+amplitude is 1/(1+Q); the consistent Eq. (27) (``closed_forms.F0_wkb_eq27``)
+is nevertheless exact there, because both errors cancel in ∫ r f
+(``docs/closed_forms.md``).  The ratio tends to 1 only as λ, Q → 0.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ import numpy as np
 
 from solver import solve_volterra
 
-from . import equation, wkb
+from . import closed_forms, equation
 from .model import Phi
 from .parameters import Parameters
 
@@ -60,6 +68,6 @@ def exact_resolvent_at_zero(params: Parameters, s, h: float = 0.02) -> np.ndarra
 
 
 def resolvent_ratio(params: Parameters, s, h: float = 0.02) -> np.ndarray:
-    """``r(0, s) / R_WKB(0, s)``: 1 where the WKB resolvent (31) is exact."""
+    """``r(0, s) / R_WKB(0, s)``; → 1 as λ, Q → 0 (e^{Q²|s|/(1+Q)}/(1+Q) for Φ ≡ 1)."""
     s = np.atleast_1d(np.asarray(s, dtype=float))
-    return exact_resolvent_at_zero(params, s, h) / np.asarray(wkb.R_wkb(0.0, s, params))
+    return exact_resolvent_at_zero(params, s, h) / np.asarray(closed_forms.R_wkb(0.0, s, params))

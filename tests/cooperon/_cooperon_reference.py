@@ -1,6 +1,6 @@
 """Independent high-precision references (mpmath) for the WKB closed forms.
 
-They share no code with :mod:`cooperon.wkb`: they use the exact expansions
+They share no code with :mod:`cooperon.closed_forms`: they use the exact expansions
 
 * e^{a sin x} = Σₙ Iₙ(a) (−i)ⁿ e^{inx}  (Jacobi-Anger, a = r₁/ε),
 * ∫_0^∞ exp(−s u + c (1 − e^{−2gu})) du = ₁F₁(1; 1 + s/(2g); c)/s   (c = r₃/(2g)),
@@ -90,9 +90,10 @@ def _theta_mp(u, p: Parameters, with_Q: bool):
 
 
 def _quad_reference(p: Parameters, kind: str, dps: int = 25) -> float:
+    """mpmath tanh-sinh quadrature of Eq. (32) ("F32"), ∫e^ϑ ("M") or Eq. (34) ("lntau")."""
     with mp.workdps(dps):
-        with_Q = kind == "F32"
-        lo = mp.mpf(0) if kind == "F32" else mp.mpf(1)
+        with_Q = kind in ("F32", "M")
+        lo = mp.mpf(1) if kind == "lntau" else mp.mpf(0)
         level = _theta_mp(lo, p, with_Q) - 80
         hi = lo + 1
         while _theta_mp(hi, p, with_Q) > level:
@@ -105,16 +106,35 @@ def _quad_reference(p: Parameters, kind: str, dps: int = 25) -> float:
                 phi = 1 - r1 - r3 + r1 * mp.cos(e * u) + r3 * mp.exp(-2 * g * u)
                 return phi * mp.exp(_theta_mp(u, p, True))
 
+        elif kind == "M":
+
+            def f(u):
+                return mp.exp(_theta_mp(u, p, True))
+
         else:
 
             def f(u):
                 return mp.exp(_theta_mp(u, p, False)) / u
 
-        # geometric breakpoints down to the shortest scale near lo
+        # geometric breakpoints down to the shortest scale near lo, and one per period
         scale = mp.mpf(0.5) / (1 + e + 2 * g)
         kmax = int(mp.ceil(mp.log(hi / scale, 2))) + 1
         pts = [lo] + [lo + hi * mp.mpf(2) ** (-k) for k in range(kmax, -1, -1)]
+        if e > 0 and r1 > 0:
+            period = 2 * mp.pi / e
+            if hi / period > 400:
+                raise ValueError("more than 400 periods before the cut: use the series")
+            pts += [period * k for k in range(1, int(hi / period) + 1)]
+            pts = sorted(set(pts))
         return float(mp.quad(f, pts))
+
+
+def M_quad_reference(p: Parameters) -> float:
+    """∫_{−∞}^0 e^{ϑ(t)} dt by mpmath quadrature at 25 digits (independent of the series).
+
+    Raises ValueError if the integrand has more than 400 periods before ϑ = −80.
+    """
+    return _quad_reference(p, "M")
 
 
 def F32_reference(p: Parameters, method: str = "auto") -> float:

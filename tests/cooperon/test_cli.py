@@ -35,7 +35,7 @@ def test_compare_prints_table_and_writes_file(tmp_path, capsys):
         assert label in out, label
     assert "tau_over_tau3=0.1" in out
     assert "-8.6" in out  # (32) is 8.6 % low (docs/equations.md quick check)
-    assert "-0.14" in out  # (27) is 0.147 % low
+    assert "-2.1" in out  # the consistent (27) = ∫e^ϑ is 2.10 % low
     assert f"wrote {out_file}" in out
     assert out_file.exists()
     ref = compare(Parameters(tau_over_tau3=0.1, gamma_tau=0.1, Dq2_tau=0.02), rtol=1e-8)

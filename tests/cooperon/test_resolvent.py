@@ -29,6 +29,17 @@ def test_converges_with_the_kink():
     assert 3.0 < ratio < 5.0
 
 
+def test_wkb_ratio_for_constant_phi():
+    # Φ ≡ 1, Q = 0.1: r(0,s)/R_WKB(0,s) = e^{Q²|s|/(1+Q)}/(1+Q), not 1 (the exact decay rate
+    # is λ₁/(1+Q) = Q/(1+Q), the amplitude 1/(1+Q)): 0.917, 1.090, 1.569 at s = −1, −20, −60.
+    # The column solves have no kink here (order 6, 1e-10 at h = 0.02, see above).
+    Q = 0.1
+    s = np.array([-1.0, -20.0, -60.0])
+    ratio = resolvent_ratio(Parameters(Dq2_tau=Q), s)
+    np.testing.assert_allclose(ratio, np.exp(Q**2 * np.abs(s) / (1 + Q)) / (1 + Q), rtol=1e-10)
+    np.testing.assert_allclose(ratio, [0.917, 1.090, 1.569], atol=6e-4)
+
+
 def test_wkb_ratio_tends_to_one_for_small_lambda():
     # for λ, Q -> 0 the WKB resolvent (31) becomes exact: r(0,s)/R_WKB(0,s) -> 1 - O(λ, Q)
     small = Parameters(tau_over_tau3=1e-3, gamma_tau=0.1, Dq2_tau=1e-3)

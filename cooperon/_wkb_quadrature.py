@@ -1,14 +1,13 @@
-"""Closed-form (WKB) approximations of the paper: Eqs. (27), (31), (32), (34).
+"""Quadrature of the WKB integrals of Eqs. (27), (32), (34) (QUADPACK).
 
-Time is in units of τ, c = 1 (see ``docs/equations.md``).  With ϑ of Eq. (33)
-(:func:`cooperon.model.theta`):
+Time is in units of τ, c = 1.  With ϑ of Eq. (33) (:func:`cooperon.model.theta`)
+and u = −t ≥ 0, :func:`wkb_integral` computes
 
-* :func:`R_wkb` -- the WKB resolvent of Eq. (31),
-  R_WKB(t, t₁) = exp(−∫_{t₁}^{t} λ₁ ds) = exp(ϑ(t₁) − ϑ(t)).
-* :func:`F0_eq32` -- Eq. (32) as printed, F(0) ≈ ∫_{−∞}^0 Φ(t') e^{ϑ(t')} dt'.
-* :func:`F0_eq27` -- Eq. (27) with R_WKB and its first term kept,
-  F(0) ≈ Φ(0) + ∫ R_WKB Φ = 1 + Eq. (32).
-* :func:`ln_tau_phi` -- Eq. (34), ln(τ_φ/τ) = ∫_1^∞ (dη/η) e^{−Γ₁(η) − Γ₃(η)}.
+* ``"F32"``: ∫_0^∞ Φ(u) e^{ϑ(−u)} du (Eq. 32);
+* ``"M"``: ∫_0^∞ e^{ϑ(−u)} du (the consistent Eq. 27, see ``docs/closed_forms.md``);
+* ``"lntau"``: ∫_1^∞ e^{ϑ₀(−η)} dη/η with ϑ₀ = ϑ at Q = 0 (Eq. 34).
+
+The public functions are in :mod:`cooperon.closed_forms`.
 
 Numerical method
 ----------------
@@ -38,8 +37,6 @@ than ∫|integrand| (Eq. 32 when rₑ + r₃ ≈ 0 and ε ≫ 1, where Φ e^ϑ n
 averages out), the integral is redone with absolute tolerances relative to
 the value; an :class:`scipy.integrate.IntegrationWarning` is issued only if
 the error is also above 1e-14 ∫e^ϑ (a genuine quadrature failure).
-F = ∞ raises :class:`~cooperon.parameters.NoCutoffError`; inf/NaN are
-never returned.
 """
 
 from __future__ import annotations
@@ -49,20 +46,16 @@ import warnings
 from collections.abc import Callable
 
 import numpy as np
-import numpy.typing as npt
 from scipy import integrate, optimize, special
 
 from .model import (
-    FloatOrArray,
     _one_minus_phi1_scalar,
     _one_minus_sinc_scalar,
-    _out,
-    lambda1_integral,
     lambda_max,
 )
-from .parameters import NoCutoffError, Parameters, require_cutoff
+from .parameters import Parameters
 
-__all__ = ["F0_eq27", "F0_eq32", "R_wkb", "integral_exp_theta", "ln_tau_phi"]
+__all__ = ["wkb_integral", "cut_point"]
 
 #: ϑ level at which integrands are truncated (e^{-50} ≈ 2e-22).
 _THETA_CUT = 50.0
@@ -130,14 +123,14 @@ class _Channels:
             r += self.r3 * _one_minus_phi1_scalar(self.two_g * u)
         return -u * r
 
-    def cut(self, lo: float) -> float:
-        """u ≥ lo where ϑ(−u) = ϑ(−lo) − 50 (ϑ is strictly decreasing).
+    def cut(self, lo: float, drop: float = _THETA_CUT) -> float:
+        """u ≥ lo where ϑ(−u) = ϑ(−lo) − drop (ϑ is strictly decreasing).
 
         Raises OverflowError if that u exceeds _MAX_CUT (the cutoff rate is
         too small for the integral to be represented sensibly).
         """
-        level = self.theta(lo) - _THETA_CUT
-        lo_u = lo + _THETA_CUT / self.lam1_max  # ϑ(−u) ≥ ϑ(−lo) − λ₁max·(u − lo)
+        level = self.theta(lo) - drop
+        lo_u = lo + drop / self.lam1_max  # ϑ(−u) ≥ ϑ(−lo) − λ₁max·(u − lo)
         if not lo_u <= _MAX_CUT:
             raise OverflowError(
                 f"the integrand decays too slowly (exp(ϑ) > e^-50 beyond |t| = {_MAX_CUT:g}): "
@@ -249,7 +242,7 @@ def _fourier_coefficients(a: float, cos_factor: bool) -> np.ndarray:
     return (0.5 * (prev + nxt))[: n_max + 1]
 
 
-def _integrate(
+def wkb_integral(
     params: Parameters, kind: str, strategy: str = "auto"
 ) -> tuple[float, dict[str, object]]:
     """Integrals over u = −t ∈ [lo, ∞) of the WKB expressions.
@@ -291,7 +284,7 @@ def _integrate(
         # Only F32 can get here without a quadrature failure: its integrand
         # changes sign.  Then the attainable accuracy is limited by rounding
         # relative to ∫|Φ|e^ϑ ≤ ∫e^ϑ = M; warn only if the error is not.
-        scale = _integrate(ch.params, "M")[0] if kind == "F32" else abs(value)
+        scale = wkb_integral(ch.params, "M")[0] if kind == "F32" else abs(value)
         info["conditioning_scale"] = scale
         if err > _COND_BUDGET * scale:
             warnings.warn(
@@ -413,173 +406,15 @@ def _run_fourier(
     return q
 
 
+def cut_point(params: Parameters, drop: float) -> float:
+    """The u = −t > 0 where ϑ(t) of Eq. (33) has fallen to −``drop``.
+
+    ϑ is strictly decreasing towards the past when a cutoff exists, so this
+    is the unique root (found in log u).  Raises OverflowError beyond
+    |t| = 1e250.
+    """
+    return _Channels(params).cut(0.0, drop)
+
+
 _fc = _fourier_coefficients
-_WHAT = {"F32": "F0_eq32", "M": "integral_exp_theta", "lntau": "ln_tau_phi"}
-
-
-def F0_eq32(params: Parameters) -> float:
-    """F(0) in the WKB closed form of Eq. (32), as printed in the paper.
-
-    F_WKB(0) = ∫_{−∞}^0 Φ(t') e^{ϑ(t')} dt', with Φ of Eq. (25) and ϑ of
-    Eq. (33), time in units of τ and the prefactor c = 1.  This is Eq. (27)
-    with the WKB resolvent (31) and the first term of (27) dropped; see
-    :func:`F0_eq27` for the version that keeps it.
-
-    Parameters
-    ----------
-    params : Parameters
-        Model parameters; Q > 0 or an active dephasing channel is required.
-
-    Returns
-    -------
-    float
-        The integral, relative accuracy ≤ 1e-12 (see the module notes;
-        when Φe^ϑ nearly averages out, rₑ + r₃ ≈ 0 with ε ≫ 1, the error is
-        instead ≲ 1e-14 ∫e^ϑ).
-        Exact special case: if Φ ≡ 1 (r₁ = r₃ = 0, or ε = 0 and r₃ = 0, or
-        g = 0 and r₁ = 0) it equals 1/Q.
-
-    Raises
-    ------
-    NoCutoffError
-        If F is infinite (Q = 0 and no active dephasing channel).
-    OverflowError
-        If the cutoff is so weak (rate ≲ 1e-248) that F, though finite, is
-        not representable.
-    """
-    require_cutoff(params)
-    value, _ = _integrate(params, "F32")
-    return float(value)
-
-
-def F0_eq27(params: Parameters) -> float:
-    """F(0) from Eq. (27) with the WKB resolvent (31), first term kept.
-
-    Eq. (27) reads F = f + ∫ R f with the free term f = cΦ (c = 1).  At t = 0
-    the first term is Φ(0) = 1 and the integral with R → R_WKB (Eq. 31) is
-    Eq. (32), so this returns exactly ``1 + F0_eq32(params)``, as stated in
-    ``docs/equations.md`` (the paper's (32) drops the 1).  The factor 1/(1 + Q)
-    that Eq. (24) puts on f is *not* included, following that prescription.
-    By the identity of :func:`integral_exp_theta` this equals (1 + Q)∫e^ϑ.
-
-    Note: in the exactly solvable limit Φ ≡ 1 the solution of Eq. (24) is
-    F = 1/Q; Eq. (32) reproduces it exactly while this form gives 1 + 1/Q
-    (relative error Q).  Both agree to leading order in Q and λ.
-
-    Parameters
-    ----------
-    params : Parameters
-        Model parameters; Q > 0 or an active dephasing channel is required.
-
-    Returns
-    -------
-    float
-        1 + ∫_{−∞}^0 Φ(t') e^{ϑ(t')} dt'.
-
-    Raises
-    ------
-    NoCutoffError
-        If F is infinite.
-    OverflowError
-        If the cutoff rate is ≲ 1e-248 (see :func:`F0_eq32`).
-    """
-    return 1.0 + F0_eq32(params)
-
-
-def integral_exp_theta(params: Parameters) -> float:
-    """M = ∫_{−∞}^0 e^{ϑ(t)} dt with ϑ of Eq. (33).
-
-    Since Φ = 1 + Q − λ₁ and dϑ/dt = λ₁, Eq. (32) equals (1 + Q) M − 1 and
-    Eq. (27) with the first term kept equals (1 + Q) M.  Provided as an
-    independent route to Eq. (32) (a positive, less oscillatory integrand).
-
-    Parameters
-    ----------
-    params : Parameters
-        Model parameters; Q > 0 or an active dephasing channel is required.
-
-    Returns
-    -------
-    float
-        M > 0.
-
-    Raises
-    ------
-    NoCutoffError
-        If M is infinite.
-    OverflowError
-        If the cutoff rate is ≲ 1e-248 (see :func:`F0_eq32`).
-    """
-    require_cutoff(params)
-    value, _ = _integrate(params, "M")
-    return float(value)
-
-
-def R_wkb(t: npt.ArrayLike, t1: npt.ArrayLike, params: Parameters) -> FloatOrArray:
-    """WKB resolvent of Eq. (31): R_WKB(t, t₁) = exp(−∫_{t₁}^{t} λ₁(s) ds).
-
-    With ϑ(t) = −∫_t^0 λ₁ (Eq. 33) this is exp(ϑ(t₁) − ϑ(t)); it is
-    evaluated with :func:`cooperon.model.lambda1_integral`, which avoids the
-    cancellation in the difference of two ϑ values.
-
-    Parameters
-    ----------
-    t : array_like
-        Later time t ≤ 0 (units of τ).
-    t1 : array_like
-        Earlier time t₁ ≤ t; broadcast against ``t``.
-    params : Parameters
-        Model parameters.
-
-    Returns
-    -------
-    float or numpy.ndarray
-        R_WKB ∈ (0, 1]; R_WKB(t, t) = 1.
-
-    Raises
-    ------
-    ValueError
-        Unless t₁ ≤ t ≤ 0.
-    """
-    return _out(np.exp(-np.asarray(lambda1_integral(t1, t, params))))
-
-
-def ln_tau_phi(params: Parameters) -> float:
-    """ln(τ_φ/τ) of Eq. (34).
-
-    ln(τ_φ/τ) = ∫_1^∞ (dη/η) exp(−Γ₁(η) − Γ₃(η)),
-    Γ₁ = r₁ [η − sin(ηε)/ε],  Γ₃ = r₃ [η − (1 − e^{−2ηg})/(2g)].
-
-    Γ₁ + Γ₃ = −ϑ(−η) at Q = 0 (Eq. 33); Q does not enter.  Asymptotics
-    (35): for Γ = α ηⁿ with α ≪ 1 the result is ln α^{−1/n} − γ_E/n + O(α)
-    (γ_E = Euler's constant; the paper keeps the leading term only).
-
-    Parameters
-    ----------
-    params : Parameters
-        Model parameters; ``Dq2_tau`` is ignored.
-
-    Returns
-    -------
-    float
-        ln(τ_φ/τ) > 0, relative accuracy ≤ 1e-12.
-
-    Raises
-    ------
-    NoCutoffError
-        If no dephasing channel is active (r₁[ε > 0] + r₃[g > 0] = 0): the
-        integral ∫_1^∞ dη/η diverges.
-    OverflowError
-        If the dephasing is so weak that e^{−Γ} stays above e^{−50} beyond
-        η = 1e250.
-    """
-    if not isinstance(params, Parameters):
-        raise TypeError(f"params must be a Parameters instance, got {type(params).__name__}")
-    if not (params.resonant_active or params.relaxation_active):
-        raise NoCutoffError(
-            "ln(tau_phi/tau) = infinity (Eq. 34): no active dephasing channel "
-            "(tau_over_tau1 > 0 needs E_tau > 0, tau_over_tau3 > 0 needs gamma_tau > 0; "
-            f"Q does not enter Eq. 34). Got {params!r}"
-        )
-    value, _ = _integrate(params, "lntau")
-    return float(value)
+_WHAT = {"F32": "F0_eq32", "M": "F0_wkb_eq27", "lntau": "ln_tau_phi"}

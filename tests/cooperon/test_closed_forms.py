@@ -1,11 +1,12 @@
-"""Tests of cooperon.wkb: Eqs. (27), (31), (32), (34) in closed form.
+"""Tests of the WKB forms of cooperon.closed_forms: Eqs. (27), (31), (32), (34).
 
-References used (none shares code with cooperon.wkb):
+References used (none shares code with cooperon.closed_forms):
 
 * exact: Φ ≡ 1 gives ∫_{−∞}^0 e^{Qt} dt = 1/Q;
 * exact series at 40 digits (``_cooperon_reference``): Jacobi-Anger Bessel
   expansion of e^{a sin εu} times ₁F₁ (relaxation channel) or E₁ (Eq. 34);
 * composite Gauss-Legendre on the vectorised model functions (numpy);
+* mpmath tanh-sinh quadrature of ∫e^ϑ at 25 digits (the consistent Eq. 27);
 * the identity Eq. (32) = (1 + Q) ∫e^ϑ − 1 (Φ = 1 + Q − λ₁, ϑ' = λ₁);
 * the two internal strategies ("direct" QAGS vs "fourier" QAWO) on the
   same input.
@@ -19,14 +20,22 @@ import warnings
 
 import numpy as np
 import pytest
-from _cooperon_reference import F32_reference, F32_reference_exact, lntau_reference
+from _cooperon_reference import (
+    F32_reference,
+    F32_reference_exact,
+    M_quad_reference,
+    M_reference,
+    _series_ok,
+    lntau_reference,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, special
 
+from cooperon._wkb_quadrature import wkb_integral
+from cooperon.closed_forms import F0_eq32, F0_wkb_eq27, R_wkb, ln_tau_phi
 from cooperon.model import Phi, theta
 from cooperon.parameters import NoCutoffError, Parameters
-from cooperon.wkb import F0_eq27, F0_eq32, R_wkb, _integrate, integral_exp_theta, ln_tau_phi
 
 pytestmark = pytest.mark.filterwarnings("error::scipy.integrate.IntegrationWarning")
 
@@ -73,7 +82,7 @@ def params(name: str) -> Parameters:
 )
 def test_no_cutoff_raises(kw):
     p = Parameters(**kw)
-    for f in (F0_eq32, F0_eq27, integral_exp_theta, ln_tau_phi):
+    for f in (F0_eq32, F0_wkb_eq27, ln_tau_phi):
         with pytest.raises(NoCutoffError):
             f(p)
 
@@ -100,14 +109,13 @@ def test_ln_tau_phi_needs_a_dephasing_channel_even_with_Q():
     ],
 )
 def test_phi_identically_one_gives_one_over_Q(Q, kw):
-    """Φ ≡ 1 and ϑ = Qt: Eq. (32) = ∫_{−∞}^0 e^{Qt} dt = 1/Q exactly; (27) = 1 + 1/Q.
+    """Φ ≡ 1 and ϑ = Qt: Eq. (32) = (27) = ∫_{−∞}^0 e^{Qt} dt = 1/Q, the exact F(0).
 
     The quadrature budget is 1e-12; QUADPACK reaches ~1e-15 on an exponential.
     """
     p = Parameters(Dq2_tau=Q, **kw)
     assert F0_eq32(p) == pytest.approx(1.0 / Q, rel=1e-13)
-    assert F0_eq27(p) == pytest.approx(1.0 + 1.0 / Q, rel=1e-13)
-    assert integral_exp_theta(p) == pytest.approx(1.0 / Q, rel=1e-13)
+    assert F0_wkb_eq27(p) == pytest.approx(1.0 / Q, rel=1e-13)
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -122,7 +130,7 @@ def test_F0_eq32_documented_example():
     """docs/equations.md: Q = 0.02, r₃ = g = 0.1, r₁ = 0 (reference value from the series)."""
     p = params("Q-r3-doc-example")
     assert F0_eq32(p) == pytest.approx(10.746470110902429, rel=1e-13)
-    assert F0_eq27(p) == pytest.approx(11.746470110902429, rel=1e-13)
+    assert F0_wkb_eq27(p) == pytest.approx(11.746470110902429 / 1.02, rel=1e-13)
 
 
 def test_F0_eq32_strong_cancellation():
@@ -186,7 +194,7 @@ def _gauss_legendre_F32(p: Parameters, cut: float) -> float:
 def test_F0_eq32_against_gauss_legendre(name):
     """Production quadrature vs composite Gauss-Legendre on the numpy model: 1e-12."""
     p = params(name)
-    _, info = _integrate(p, "F32")
+    _, info = wkb_integral(p, "F32")
     ref = _gauss_legendre_F32(p, 1.2 * info["cut"])
     assert F0_eq32(p) == pytest.approx(ref, rel=1e-12)
 
@@ -204,8 +212,8 @@ def test_direct_and_fourier_strategies_agree(kw):
     """QAGS over periods vs Bessel series + QAWO: two quadratures, one answer (1e-12)."""
     p = Parameters(**kw)
     for kind in ("F32", "M", "lntau"):
-        direct, info_d = _integrate(p, kind, strategy="direct")
-        fourier, info_f = _integrate(p, kind, strategy="fourier")
+        direct, info_d = wkb_integral(p, kind, strategy="direct")
+        fourier, info_f = wkb_integral(p, kind, strategy="fourier")
         assert info_d["strategy"] == "direct" and info_f["strategy"] == "fourier"
         assert direct == pytest.approx(fourier, rel=1e-12)
 
@@ -217,14 +225,51 @@ def test_identity_eq32_equals_one_plus_Q_times_M_minus_one(name):
     Two different integrands; the subtraction costs ~ulp·M/F, ≤ 1e-12 here.
     """
     p = params(name)
-    M = integral_exp_theta(p)
+    M = F0_wkb_eq27(p)
     assert F0_eq32(p) == pytest.approx((1 + p.Dq2_tau) * M - 1, rel=1e-12)
-    assert F0_eq27(p) == pytest.approx((1 + p.Dq2_tau) * M, rel=1e-12)
 
 
-def test_F0_eq27_is_one_plus_eq32():
-    p = params("both-slow")
-    assert F0_eq27(p) == 1.0 + F0_eq32(p)
+@pytest.mark.parametrize("name", list(CASES))
+def test_gauss_legendre_and_quadpack_agree(name):
+    """The public (27), (32) (Gauss-Legendre with a periodic tail, QUADPACK only as a
+    fallback) against QUADPACK itself: two quadratures, one answer (1e-12 each)."""
+    p = params(name)
+    assert F0_wkb_eq27(p) == pytest.approx(wkb_integral(p, "M")[0], rel=2e-12)
+    scale = F0_wkb_eq27(p)  # (32) can be ≪ ∫|Φ|e^ϑ ≤ ∫e^ϑ: absolute 1e-14 of that
+    assert F0_eq32(p) == pytest.approx(wkb_integral(p, "F32")[0], rel=2e-12, abs=1e-14 * scale)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_F0_wkb_eq27_against_mpmath_quadrature(name):
+    """The consistent Eq. (27) is ∫_{−∞}^0 e^ϑ: against mpmath tanh-sinh at 25 digits
+    (cut where ϑ < −80, so the reference is good to ~1e-20): 1e-12, the budget."""
+    p = params(name)
+    if p.dephasing_rate < 1e-4:
+        pytest.skip("history > 1e6 τ: too long for tanh-sinh (the series test covers it)")
+    try:
+        ref = M_quad_reference(p)
+    except ValueError:
+        pytest.skip("more than 400 periods before the cut (the series test covers it)")
+    assert F0_wkb_eq27(p) == pytest.approx(ref, rel=1e-12)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_F0_wkb_eq27_against_exact_series(name):
+    """∫e^ϑ against the Bessel × ₁F₁ series of M at 40 digits: 1e-12."""
+    p = params(name)
+    if not _series_ok(p):
+        pytest.skip("series needs too many terms (r₁/ε or r₃/2g > 5)")
+    assert F0_wkb_eq27(p) == pytest.approx(M_reference(p), rel=1e-12)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_consistent_eq27_is_first_term_plus_wkb_integral(name):
+    """[Φ(0) + ∫R_WKB Φ]/(1+Q) (first term of (27) kept, forcing Φ/(1+Q)) = ∫e^ϑ.
+
+    Φ(0) = 1 and ∫R_WKB(0,s)Φ(s)ds is Eq. (32): two different integrands, 1e-12.
+    """
+    p = params(name)
+    assert (1.0 + F0_eq32(p)) / (1.0 + p.Dq2_tau) == pytest.approx(F0_wkb_eq27(p), rel=1e-12)
 
 
 # --------------------------------------------------------------------------
@@ -254,13 +299,13 @@ def cutoff_parameters(draw):
 @given(cutoff_parameters())
 def test_property_bounds(p):
     """1/(Q + 2r₁ + r₃) ≤ ∫e^ϑ ≤ 1/Q (since Q ≤ λ₁ ≤ Q + 2r₁ + r₃), and
-    Eq. (27) = (1 + Q)∫e^ϑ (identity; 1e-11 covers both quadratures)."""
-    M = integral_exp_theta(p)
+    Eq. (32) = (1 + Q)∫e^ϑ − 1 (identity; 1e-11 covers both quadratures)."""
+    M = F0_wkb_eq27(p)
     lam_max = p.Dq2_tau + 2 * p.tau_over_tau1 + p.tau_over_tau3
     assert 1 / lam_max * (1 - 1e-12) <= M
     if p.Dq2_tau > 0:
         assert M <= 1 / p.Dq2_tau * (1 + 1e-12)
-    assert F0_eq27(p) == pytest.approx((1 + p.Dq2_tau) * M, rel=1e-11, abs=1e-14)
+    assert F0_eq32(p) + 1 == pytest.approx((1 + p.Dq2_tau) * M, rel=1e-11, abs=1e-14)
 
 
 # --------------------------------------------------------------------------
@@ -356,7 +401,7 @@ def test_extreme_parameters_fast_and_quiet(kw):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with np.errstate(all="raise"):
-            values = [F0_eq32(p), F0_eq27(p), ln_tau_phi(p)]
+            values = [F0_eq32(p), F0_wkb_eq27(p), ln_tau_phi(p)]
     assert time.perf_counter() - start < 1.0
     assert all(math.isfinite(v) for v in values)
 
