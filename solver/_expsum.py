@@ -196,6 +196,55 @@ def _fold_conjugates(piece, w, lam, mu, right):
     )
 
 
+def row_coefficients(d: dict, n: int) -> np.ndarray:
+    """Coefficients ``c[j, a, b]`` (``j = 0 .. max(n, p-1)``) of row ``n``, summed cell by cell.
+
+    The same discretisation as the running sums of :func:`solver._expsum_core.step_rows`
+    in O(n) work (NumPy, all terms at once): used for the starting block and as the
+    reference the running sums are tested against.
+    """
+    p, dim = d["p"], d["dim"]
+    half = p // 2
+    c = np.zeros((max(n + 1, p), dim, dim), dtype=complex)
+    if n == 0:
+        return c
+    a = d["seg_a"][d["piece"], n][:, None]  # (T, 1)
+    b = d["seg_b"][d["piece"], n][:, None]
+    j = np.arange(n)[None, :]  # cells 0 .. n-1
+    live = (j >= a) & (j < b)
+    if not np.any(live):
+        return c
+    tau, j = np.nonzero(live)
+    final = (j <= n - half) & (n >= p - 1)
+    s0 = np.where(final, d["fstart"][j], d["rstart"][n])
+    g = np.where(final, d["gfin"][j], d["grow"][n, np.clip(n - 1 - j, 0, p - 2)])
+    apos = np.where(d["right"][tau], j + 1, j)
+    dist = (d["xh"][n] - d["xh"][apos]) + (d["xl"][n] - d["xl"][apos])
+    fac = d["w"][tau] * np.exp(d["lam"][tau] * d["t"][n] - d["mu"][tau] * dist)
+    vals = fac[:, None] * d["W"][tau, g, :]  # (cells, p)
+    node = s0[:, None] + np.arange(p)[None, :]
+    flat = (node * dim + d["row"][tau][:, None]) * dim + d["col"][tau][:, None]
+    np.add.at(c.reshape(-1), flat.ravel(), vals.ravel())
+    return c
+
+
+def _cellwise_rows(d: dict, r: np.ndarray, y: np.ndarray, n_begin: int, real: bool) -> int:
+    """O(N^2) stepping with :func:`row_coefficients` (the reference for tests)."""
+    dim = d["dim"]
+    for n in range(n_begin, d["t"].size):
+        c = row_coefficients(d, n)
+        rhs = r[n] + np.einsum("jab,jb->a", c[:n], y[:n])
+        A = np.eye(dim) - c[n]
+        if real and dim == 1:
+            y[n, 0] = rhs[0].real / A[0, 0].real
+            continue
+        try:
+            y[n] = np.linalg.solve(A, rhs)
+        except np.linalg.LinAlgError:
+            return n
+    return -1
+
+
 def solve(
     kernel: Kernel,
     t: np.ndarray,
@@ -225,20 +274,18 @@ def solve(
     ns = min(p - 1, N - 1)
     if ns >= 1:
         # starting block: rows 1..ns coupled through the points 0..p-1
-        M = np.array(
-            [
-                _expsum_core.direct_row(n, d["t"], d["xh"], d["xl"], p, dim, *geo, *ent, *tabs)
-                for n in range(1, ns + 1)
-            ]
-        )[:, : ns + 1]  # (ns, ns + 1, dim, dim)
+        M = np.array([row_coefficients(d, n) for n in range(1, ns + 1)])[:, : ns + 1]
         if real:
             M = M.real
         A = np.eye(ns * dim) - M[:, 1:].transpose(0, 2, 1, 3).reshape(ns * dim, ns * dim)
         b = rc[1 : ns + 1] + np.einsum("nab,b->na", M[:, 0], y[0])
         y[1 : ns + 1] = np.linalg.solve(A, b.reshape(-1)).reshape(ns, dim)
-    stepper = _expsum_core.step_rows if running_sums else _expsum_core.direct_rows
-    steps = (d["sid"], d["EM"], d["EP"], d["recur"])
-    bad = stepper(d["t"], d["xh"], d["xl"], *steps, p, rc, y, ns + 1, *geo, *ent, *tabs, real)
+    if running_sums:
+        steps = (d["sid"], d["EM"], d["EP"], d["recur"])
+        args = (d["t"], d["xh"], d["xl"], *steps, p, rc, y, ns + 1, *geo, *ent, *tabs, real)
+        bad = _expsum_core.step_rows(*args)
+    else:
+        bad = _cellwise_rows(d, rc, y, ns + 1, real)
     if bad >= 0:
         raise np.linalg.LinAlgError(f"the discrete equation is singular at t={t[bad]:.6g}")
     if not system:
