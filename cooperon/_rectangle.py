@@ -17,8 +17,10 @@ Re α_j = κ Im z_j ≥ 0 ("numerical steepest descent"), and the integral is
 a sum of exponentials uniformly accurate for 0 ≤ s ≤ s_max:
 
 * vertical sides: composite Gauss-Legendre on panels that halve towards
-  y = 0 down to y ~ 0.1/(κ s_max), so e^{−κys} is resolved for every s ≤ s_max
-  (for an inverse-square-root corner, in the variable v = √y);
+  y = 0 down to y ~ 0.1/(κ s_max), so e^{−κys} is resolved for every s ≤ s_max,
+  and at least down to a/16 (b/4 on the right), the distance of the nearest
+  singularities of the density (for an inverse-square-root corner, in the
+  variable v = √y);
 * top: every s-dependence is damped by e^{−κYs}; panels resolve the phase
   κ u s up to the s beyond which the node is below e^{−40} of the largest
   contribution (with ``decay``: |h(u + iY)| ~ e^{−(u−a)/decay}).
@@ -72,7 +74,7 @@ def rectangle_rule(
     angle: float = 0.5 * math.pi,
     ray_ratio: float = 2.0,
     ray_floor: float = 0.0,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Nodes z_j and weights w_j with ∫_a^b h(E) e^{iκEs} dE ≈ Σ_j w_j e^{iκ z_j s}.
 
     Parameters
@@ -109,19 +111,24 @@ def rectangle_rule(
     -------
     z, w : numpy.ndarray (complex)
         Nodes (Im z ≥ 0) and weights (the density and dz included).
+    on_top : numpy.ndarray (bool)
+        Which nodes lie on the top (their terms are ≤ e^{−40} of their weight
+        for s ≥ 40/(κY)).
     """
     Y = height
     y_lo = min(Y, 0.1 / (kappa * s_max))
-    zs, ws = [], []
+    zs, ws, tops = [], [], []
     start = a
     top_height = Y
     if left == "sqrt":
-        v, wv = gauss_panels(halving_edges(math.sqrt(Y), math.sqrt(y_lo)))
+        # halve down to the scale of the density near the corner too: f has
+        # singularities at distance ~a from z = a (e.g. at 0 and −a)
+        v, wv = gauss_panels(halving_edges(math.sqrt(Y), math.sqrt(min(y_lo, a / 16.0))))
         z = a + 1j * v**2
         zs.append(z)
         ws.append(h(z) * 2j * v * wv)
     elif left == "smooth":
-        y, wy = gauss_panels(halving_edges(Y, y_lo))
+        y, wy = gauss_panels(halving_edges(Y, min(y_lo, a / 4.0) if a > 0 else y_lo))
         z = a + 1j * y
         zs.append(z)
         ws.append(h(z) * 1j * wy)
@@ -151,11 +158,16 @@ def rectangle_rule(
         z = u + 1j * Y
         zs.append(z)
         ws.append(h(z) * wu)
+        tops.append(z.size)
     if right:
-        y, wy = gauss_panels(halving_edges(top_height, min(top_height, y_lo)))
+        y, wy = gauss_panels(halving_edges(top_height, min(top_height, y_lo, b / 4.0)))
         z = b + 1j * y
         zs.append(z)
         ws.append(-h(z) * 1j * wy)
+    on_top = [np.full(z.size, False) for z in zs]
+    if tops:
+        k = 1 if left in ("sqrt", "smooth", "ray") else 0
+        on_top[k][:] = True
     if not zs:
-        return np.zeros(0, dtype=complex), np.zeros(0, dtype=complex)
-    return np.concatenate(zs), np.concatenate(ws)
+        return np.zeros(0, complex), np.zeros(0, complex), np.zeros(0, bool)
+    return np.concatenate(zs), np.concatenate(ws), np.concatenate(on_top)

@@ -31,14 +31,16 @@ integral with no oscillation.
   (no cancellation at small s).
 * Resonant channel, s > s_d (up to 10⁹ and beyond): f is analytic
   (cosh⁻²(E/2T) has its poles on the imaginary axis), so the real-axis
-  integral is moved onto a rectangle of height Y = πT/2 above [E_lo, E_hi]
-  (:mod:`cooperon._rectangle`): its vertical sides are Laplace integrals
-  ∫ f(E_lo + iy) e^{−κys} dy with no oscillation at all, and its top is
-  damped by e^{−κYs}, negligible for s ≥ s_d ≥ 40/(κY).  Then
-  λ̄₁ = r̄₁ − Σ̄₁ with s_d also large enough that Σ̄₁ ≪ r̄₁.
+  integral of f (1 − e^{iκEs}) is moved onto a rectangle of height Y = πT/2
+  above [E_lo, E_hi] (:mod:`cooperon._rectangle`): its vertical sides are
+  Laplace integrals ∫ f(E_lo + iy)(1 − e^{iκE_lo s − κys}) dy with no
+  oscillation at all, and on its top e^{iκzs} is damped by e^{−κYs} < e^{−40}
+  for s ≥ s_d = 40/(κY), leaving the constant ∫_top f.  No term is much larger
+  than the result, also where κEs ≪ 1 for most of the weight (T ≫ Λ₀).
 * Γ̄: the s-integral of each defect is done analytically,
   Γ = η{r₁[1 − sin(εη)/(εη)] + r₃[1 − (1 − e^{−2gη})/(2gη)]}, then averaged
-  with the same rules (sin(κEη)/(κE) on the rectangle beyond s_d).
+  with the same rules (beyond s_d: f [iη − (e^{iκzη} − 1)/(κz)] on the
+  rectangle, written with φ₂(x) = (e^x − 1 − x)/x²).
 * Φ̄ as a sum of exponentials (:meth:`vertex_terms`): every node of the
   rectangle rule (all three sides, valid for 0 ≤ s ≤ s_max) is one damped
   oscillation, every relaxation node one real exponential; the ~10³ terms
@@ -81,8 +83,6 @@ FloatOrArray = float | np.ndarray
 
 #: Energies more than THERMAL_CUT·T above the lowest one are dropped (weight < e^{−46}).
 THERMAL_CUT = 46.0
-#: Relative phase budget of the direct rule (caps s_d in extreme parameter ranges).
-MAX_DIRECT_PHASE = 2.0e4
 #: Blocks of at most this many (s, node) pairs are formed at once.
 _BLOCK = 2_000_000
 #: Shifts δ·s_max tried by the compression of the vertex.
@@ -127,10 +127,19 @@ class _Band:
 
     ``left = "sqrt"``: f ~ (E − a)^{−1/2} at a > 0 (Eq. 37).  ``left = None``:
     a = 0 and f is even and analytic at 0 (Eq. 36); then the left side of the
-    rectangle contributes nothing to Re ∫ f e^{iκEs} (nor to
-    Im ∫ (f − f(0))/(κE) e^{iκEs}, the sine integral is completed by f(0) Si).
-    ``left = "ray"``: a = 0, f vanishes faster than any power at 0 and is
-    bounded on the ray z = r e^{iθ} (Eq. 54).
+    rectangle contributes nothing to the parts used (the integrands below are
+    real, resp. imaginary, on the imaginary axis).  ``left = "ray"``: a = 0, f
+    vanishes faster than any power at 0 and is bounded on the ray z = r e^{iθ}
+    (Eq. 54).
+
+    Beyond s_d = 40/(κY) the rectangle gives, with no cancellation even where
+    κEs ≪ 1 for most of the weight (the top's terms e^{iκzs} are < e^{−40}):
+
+        λ̄₁(s) = Re ∫ f (1 − e^{iκzs}) dz = Re[T₀ + Σ_sides w_j (−expm1(iκz_j s))],
+        Γ̄₁(η) = Im ∫ f [iη − expm1(iκzη)/(κz)] dz
+              = Im[iη T₀ + T₁ + Σ_sides w_j κz_j η² φ₂(iκz_j η)],
+
+    T₀ = ∫_top f dz, T₁ = ∫_top f/(κz) dz, φ₂(x) = (e^x − 1 − x)/x².
     """
 
     def __init__(
@@ -150,59 +159,74 @@ class _Band:
         self.kappa, self.T = kappa, T
         self.Y = 0.5 * math.pi * T
         self.ray = {"angle": angle, "ray_ratio": ray_ratio, "ray_floor": ray_floor}
-        self.f0 = float(np.real(f(np.array([0j]))[0])) if left is None else 0.0
-        self._rules: dict[tuple[str, bool, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._rules: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
-    def _h_sin(self, z: np.ndarray) -> np.ndarray:
-        if self.left is None:
-            return (self.f(z) - self.f0) / (self.kappa * z)
-        return self.f(z) / (self.kappa * z)
-
-    def rule(self, kind: str, s_max: float, top: bool) -> tuple[np.ndarray, np.ndarray]:
-        """Cached rectangle rule for ``kind`` ∈ {"cos", "sin"}, valid up to s_max."""
-        key = (kind, top, max(0, math.ceil(math.log2(max(s_max, 1.0)))))
+    def rule(self, s_max: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Cached rectangle rule for ∫ f e^{iκEs} dE, valid for 0 ≤ s ≤ s_max."""
+        key = max(0, math.ceil(math.log2(max(s_max, 1.0))))
         if key not in self._rules:
             self._rules[key] = rectangle_rule(
-                self.f if kind == "cos" else self._h_sin,
+                self.f,
                 self.a,
                 self.b,
                 self.kappa,
                 self.Y,
-                2.0 ** key[2],
+                2.0**key,
                 left=self.left,
                 right=self.hard,
-                top=top,
+                top=True,
                 decay=self.T,
                 **self.ray,
             )
         return self._rules[key]
 
-    def cos_part(self, s: np.ndarray) -> np.ndarray:
-        """∫ f cos(κEs) dE for s ≥ 40/(κY) (the top is negligible there)."""
-        return self._fourier(s, "cos").real
+    def _far(self, s: np.ndarray):
+        z, w, top = self.rule(float(s.max()))
+        T0 = complex(w[top].sum())
+        T1 = complex((w[top] / (self.kappa * z[top])).sum())
+        return z[~top], w[~top], T0, T1
 
-    def sin_part(self, s: np.ndarray) -> np.ndarray:
-        """∫ f sin(κEs)/(κE) dE for s ≥ 40/(κY)."""
-        out = self._fourier(s, "sin").imag
-        if self.left is None:
-            out = out + self.f0 * special.sici(self.kappa * self.b * s)[0] / self.kappa
+    def lam_far(self, s: np.ndarray) -> np.ndarray:
+        """λ̄₁(s) of this piece for s ≥ s_d."""
+        z, w, T0, _ = self._far(s)
+        out = np.full(s.size, T0.real)
+        for blk in _blocks(s.size, z.size):
+            out[blk] += (-np.expm1(1j * self.kappa * np.outer(s[blk], z)) @ w).real
         return out
 
-    def _fourier(self, s: np.ndarray, kind: str) -> np.ndarray:
-        z, w = self.rule(kind, float(s.max()), top=False)
-        out = np.zeros(s.size, dtype=complex)
-        if z.size:
-            for blk in _blocks(s.size, z.size):
-                out[blk] = np.exp(1j * self.kappa * np.outer(s[blk], z)) @ w
+    def gamma_far(self, eta: np.ndarray) -> np.ndarray:
+        """Γ̄₁(η) of this piece for η ≥ s_d."""
+        z, w, T0, T1 = self._far(eta)
+        out = eta * T0.real + T1.imag
+        kz = self.kappa * z
+        for blk in _blocks(eta.size, z.size):
+            e = eta[blk]
+            x = 1j * np.outer(e, kz)
+            out[blk] += (e * e) * (_phi2(x) @ (w * kz)).imag
         return out
 
     def vertex(self, s_max: float) -> tuple[np.ndarray, np.ndarray]:
         """Terms (c, α) of ∫ f cos(κEx) dE = Σ c e^{−α|x|}, 0 ≤ x ≤ s_max (conjugate-closed)."""
         # one bucket above lambda_bar's rules, so the verification against
         # lambda_bar compares two different node sets
-        z, w = self.rule("cos", 2.0 * s_max, top=True)
+        z, w, _ = self.rule(2.0 * s_max)
         alpha = -1j * self.kappa * z
         return np.concatenate([0.5 * w, 0.5 * np.conj(w)]), np.concatenate([alpha, np.conj(alpha)])
+
+
+def _phi2(x: np.ndarray) -> np.ndarray:
+    """φ₂(x) = (e^x − 1 − x)/x² for complex x with Re x ≤ 0 (series for |x| < 1)."""
+    out = np.empty(x.shape, dtype=complex)
+    small = np.abs(x) < 1.0
+    xs = x[small]
+    # Σ_{k≥0} x^k/(k+2)!, 18 terms: the first omitted one is < 1/20! ≈ 4e-19
+    acc = np.full(xs.shape, 1.0 / math.factorial(19), dtype=complex)
+    for k in range(16, -1, -1):
+        acc = acc * xs + 1.0 / math.factorial(k + 2)
+    out[small] = acc
+    xl = x[~small]
+    out[~small] = (np.expm1(xl) - xl) / (xl * xl)
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -278,16 +302,10 @@ class _Ensemble:
         self._m3 = np.zeros(0)  # relaxation channel (all s)
         self._rate3 = np.zeros(0)
 
-    def _direct_range(self, width: float) -> float:
-        """s_d for a resonant density spread over ``width`` (energy).
-
-        s_d ≥ 40/(κY) makes the top of the rectangle negligible beyond s_d;
-        s_d ≥ 3/(κ width) keeps λ̄₁ = r̄₁ − Σ̄₁ free of cancellation there; the
-        phase budget of the real-axis rule caps the second condition.
-        """
-        s_top = NEGLIGIBLE / (self.kappa * self.Y)
-        s_d = max(s_top, 3.0 / (self.kappa * width))
-        return min(s_d, max(s_top, MAX_DIRECT_PHASE / (self.kappa * width)))
+    @property
+    def _s_top(self) -> float:
+        """s_d = 40/(κY): beyond it the top of the rectangle is < e^{−40}."""
+        return NEGLIGIBLE / (self.kappa * self.Y)
 
     def _tunneling_range(self, Lambda0: float, E_star: float) -> float:
         """Validate and store Λ₀ and E* of Eq. (37) (Λ₀ < E*); return Λ₀."""
@@ -341,7 +359,7 @@ class _Ensemble:
             out[near] = vals
         if (~near).any():
             far = s[~near]
-            out[~near] = self.r1_bar - sum(band.cos_part(far) for band in self._bands)
+            out[~near] = sum(band.lam_far(far) for band in self._bands)
         return out
 
     def _gamma1(self, eta: np.ndarray) -> np.ndarray:
@@ -355,7 +373,7 @@ class _Ensemble:
             out[near] = vals
         if (~near).any():
             far = eta[~near]
-            out[~near] = far * self.r1_bar - sum(band.sin_part(far) for band in self._bands)
+            out[~near] = sum(band.gamma_far(far) for band in self._bands)
         return out
 
     @property
@@ -459,13 +477,18 @@ class _Ensemble:
         """ln(τ_φ/τ) of Eq. (34) with the averaged Γ̄ (lower limit η = 1).
 
         ln(τ_φ/τ) = ∫_1^∞ (dη/η) exp(−Γ̄(η)), computed as ∫_0^{t_c} e^{−Γ̄(e^t)} dt
-        by globally adaptive Gauss-Kronrod 7/15 (relative tolerance 1e-12),
-        with t_c where Γ̄ = 50 (the rest is < e^{−50}/(λ̄ η) ≪ 1e-20).
+        by globally adaptive Gauss-Kronrod 7/15 (relative tolerance 1e-11; at most
+        2·10⁴ panels, which leaves fast, tiny ripples of Γ̄ from the edge of the
+        distribution unresolved when κΛ₀τ_φ/τ ≫ 10⁵; their |K15 − G7| is then
+        counted in the error), with t_c where Γ̄ = 50 (the rest is
+        < e^{−50}/(λ̄ η) ≪ 1e-20).
 
         Raises
         ------
         NoCutoffError
             If Γ̄ of the channel stays bounded (the integral diverges).
+        ArithmeticError
+            If the quadrature error estimate exceeds 1e-8 relative.
         """
         self._require_dephasing(channel)
         t_c = math.log(max(self.eta_where(50.0, channel), 1.0))
@@ -474,10 +497,11 @@ class _Ensemble:
             return np.exp(-np.asarray(self.Gamma_bar(np.exp(t), channel)))
 
         edges = np.linspace(0.0, t_c, max(2, int(math.ceil(t_c / 0.5)) + 1))
-        value, err = adaptive_gk15(integrand, edges, rtol=1e-12)
-        if not err <= 1e-9 * value:
+        value, err = adaptive_gk15(integrand, edges, rtol=1e-11)
+        if not err <= 1e-8 * value:
             raise ArithmeticError(
-                f"log_tau_phi_eq34: quadrature error estimate {err:.2e} exceeds 1e-9 relative"
+                f"log_tau_phi_eq34: quadrature error estimate {err:.2e} exceeds 1e-8 relative "
+                f"(value {value!r})"
             )
         return float(value)
 
@@ -634,7 +658,7 @@ class TunnelingModel(_Ensemble):
         self._check_rates(L0)
         T, kappa = self.T, self.kappa
         b, hard = _tm_range(L0, self.E_star, T)
-        self.s_d = self._direct_range(b - L0)
+        self.s_d = self._s_top
         # real-axis rule: E = Λ₀ cosh u, panels resolving the phase κE s_d
         U = math.acosh(b / L0)
         h_smooth = 0.25 * min(1.0, math.sqrt(T / L0))
@@ -734,7 +758,7 @@ class GlassModel(_Ensemble):
         self._check_rates(0.0)
         T, kappa = self.T, self.kappa
         b, hard = _tm_range(0.0, self.E_star, T)
-        self.s_d = self._direct_range(b)
+        self.s_d = self._s_top
         ratio = self.tau / self.tau_i
         # ∫ dp p/(p√(1−p)) over [p_min, 1] = 2 tanh W, and r₁ ∝ p: the resonant
         # weight per unit E is c₁ r₁(E, Λ = E)
@@ -842,7 +866,7 @@ class GaussianBarrier(_Ensemble):
         E_lo = self.Lambda_max * math.exp(-lam_hi)
         b, hard = _tm_range(E_lo, self.E_star, T)
         self._check_rates(E_lo)
-        self.s_d = self._direct_range(b - E_lo)
+        self.s_d = self._s_top
         self._resonant(E_lo, b, hard)
         self._relaxation(lam_hi)
 
