@@ -151,13 +151,13 @@ class _Band:
         left: str | None,
         kappa: float,
         T: float,
+        Y: float,
         angle: float = 0.5 * math.pi,
         ray_ratio: float = 2.0,
         ray_floor: float = 0.0,
     ):
         self.f, self.a, self.b, self.hard, self.left = f, a, b, hard, left
-        self.kappa, self.T = kappa, T
-        self.Y = 0.5 * math.pi * T
+        self.kappa, self.T, self.Y = kappa, T, Y
         self.ray = {"angle": angle, "ray_ratio": ray_ratio, "ray_floor": ray_floor}
         self._rules: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
@@ -294,7 +294,6 @@ class _Ensemble:
         self.tau_i = _positive("tau_i", tau_i)
         self.energy_to_rate = _positive("energy_to_rate", energy_to_rate)
         self.kappa = self.energy_to_rate * self.tau
-        self.Y = 0.5 * math.pi * self.T
         self._bands: list[_Band] = []
         self._eps = np.zeros(0)  # direct rule of the resonant channel (s ≤ s_d)
         self._m1 = np.zeros(0)
@@ -302,10 +301,17 @@ class _Ensemble:
         self._m3 = np.zeros(0)  # relaxation channel (all s)
         self._rate3 = np.zeros(0)
 
-    @property
-    def _s_top(self) -> float:
-        """s_d = 40/(κY): beyond it the top of the rectangle is < e^{−40}."""
-        return NEGLIGIBLE / (self.kappa * self.Y)
+    def _height(self, width: float) -> float:
+        """Height Y = min(πT/2, width) of the rectangle over a band of ``width``.
+
+        Below πT/2 the poles of cosh⁻²(E/2T) at iπT(2n+1) stay ≥ πT/2 away;
+        Y ≤ width keeps the two vertical sides from cancelling each other (for
+        a narrow band they would carry nearly equal and opposite integrals of
+        size ~Y/width times the result).  Sets s_d = 40/(κY).
+        """
+        self.Y = min(0.5 * math.pi * self.T, width)
+        self.s_d = NEGLIGIBLE / (self.kappa * self.Y)
+        return self.Y
 
     def _tunneling_range(self, Lambda0: float, E_star: float) -> float:
         """Validate and store Λ₀ and E* of Eq. (37) (Λ₀ < E*); return Λ₀."""
@@ -658,7 +664,7 @@ class TunnelingModel(_Ensemble):
         self._check_rates(L0)
         T, kappa = self.T, self.kappa
         b, hard = _tm_range(L0, self.E_star, T)
-        self.s_d = self._s_top
+        Y = self._height(b - L0)
         # real-axis rule: E = Λ₀ cosh u, panels resolving the phase κE s_d
         U = math.acosh(b / L0)
         h_smooth = 0.25 * min(1.0, math.sqrt(T / L0))
@@ -684,7 +690,7 @@ class TunnelingModel(_Ensemble):
                 * _sech2(z / (2.0 * T))
             )
 
-        self._bands = [_Band(f, L0, b, hard, "sqrt", kappa, T)]
+        self._bands = [_Band(f, L0, b, hard, "sqrt", kappa, T, Y)]
         self._m3, self._rate3 = _tm_relaxation(self, L0, self.E_star, 1.0)
 
     @property
@@ -758,7 +764,7 @@ class GlassModel(_Ensemble):
         self._check_rates(0.0)
         T, kappa = self.T, self.kappa
         b, hard = _tm_range(0.0, self.E_star, T)
-        self.s_d = self._s_top
+        Y = self._height(b)
         ratio = self.tau / self.tau_i
         # ∫ dp p/(p√(1−p)) over [p_min, 1] = 2 tanh W, and r₁ ∝ p: the resonant
         # weight per unit E is c₁ r₁(E, Λ = E)
@@ -771,7 +777,7 @@ class GlassModel(_Ensemble):
         def f(z: np.ndarray) -> np.ndarray:
             return c1 * (ratio / 4.0) * _sech2(np.asarray(z, dtype=complex) / (2.0 * T))
 
-        self._bands = [_Band(f, 0.0, b, hard, None, kappa, T)]
+        self._bands = [_Band(f, 0.0, b, hard, None, kappa, T, Y)]
         # relaxation: tensor rule in E (panels 2T up to 2T, then ×2) and in w
         # (panels 1), 12 nodes each
         E, wE = gauss_panels(panel_edges(0.0, b, lambda e: 2.0 * T if e < 2.0 * T else e), n=12)
@@ -865,8 +871,8 @@ class GaussianBarrier(_Ensemble):
         lam_hi = lam0 + 8.5 * sig  # Gaussian tail beyond: < e^{−36}
         E_lo = self.Lambda_max * math.exp(-lam_hi)
         b, hard = _tm_range(E_lo, self.E_star, T)
+        self._height(b)
         self._check_rates(E_lo)
-        self.s_d = self._s_top
         self._resonant(E_lo, b, hard)
         self._relaxation(lam_hi)
 
@@ -904,7 +910,7 @@ class GaussianBarrier(_Ensemble):
 
         angle = min(0.5 * math.pi, sig * math.sqrt(2.0 * math.log(_RAY_GROWTH)))
         ratio_r = math.exp(min(0.5 * sig, math.log(2.0)))
-        self._bands = [_Band(f, 0.0, b, hard, "ray", kappa, T, angle, ratio_r, 0.25 * E_lo)]
+        self._bands = [_Band(f, 0.0, b, hard, "ray", kappa, T, self.Y, angle, ratio_r, 0.25 * E_lo)]
 
     def _relaxation(self, lam_hi: float) -> None:
         sig, T = self.sigma_lambda, self.T

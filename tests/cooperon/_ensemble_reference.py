@@ -27,7 +27,7 @@ CUT = 60.0
 QUAD = {"epsabs": 0.0, "epsrel": 1e-13, "limit": 5000}
 
 
-def one_defect(E, Lam, T, chi, tau, tau_i):
+def one_defect(E, Lam, T, chi, tau, tau_i, k2r=K2R):
     """r₁, r₃, ε, g of one TLS: Eqs. (7), (15), (21), (A5)-(A6) at ε_e = 0."""
     x = E / (2.0 * T)
     G = 1.0 / math.cosh(x) ** 2 if x < 300 else 4.0 * math.exp(-2.0 * x)
@@ -35,26 +35,29 @@ def one_defect(E, Lam, T, chi, tau, tau_i):
     r1 = ratio * (Lam / (2.0 * E)) ** 2 * G
     r3 = ratio * (E * E - Lam * Lam) / (2.0 * E) ** 2 * G
     gamma = chi * Lam * Lam / (E * math.tanh(x))
-    return r1, r3, E * K2R * tau, gamma * K2R * tau
+    return r1, r3, E * k2r * tau, gamma * k2r * tau
 
 
 def _quad(f, a, b, pieces=1, **kw):
     edges = np.linspace(a, b, pieces + 1)
     opts = {**QUAD, **kw}
-    return sum(integrate.quad(f, lo, hi, **opts)[0] for lo, hi in zip(edges[:-1], edges[1:]))
+    return sum(
+        integrate.quad(f, lo, hi, **opts)[0] for lo, hi in zip(edges[:-1], edges[1:], strict=True)
+    )
 
 
 class Tunneling:
     """Eq. (37) by direct quadrature."""
 
-    def __init__(self, T, Lambda0, E_star, chi, tau, tau_i):
+    def __init__(self, T, Lambda0, E_star, chi, tau, tau_i, energy_to_rate=K2R):
         self.T, self.L0, self.Es, self.chi, self.tau, self.ti = T, Lambda0, E_star, chi, tau, tau_i
-        self.kappa = K2R * tau
+        self.k2r = energy_to_rate
+        self.kappa = energy_to_rate * tau
         self.E_hi = min(E_star, Lambda0 + CUT * T)
         self.U = math.acosh(self.E_hi / Lambda0)
 
     def _rates(self, E):
-        return one_defect(E, self.L0, self.T, self.chi, self.tau, self.ti)
+        return one_defect(E, self.L0, self.T, self.chi, self.tau, self.ti, self.k2r)
 
     def _measure(self, u):
         # (1/E*) E/√(E² − Λ₀²) dE = (Λ₀/E*) cosh u du
@@ -70,7 +73,19 @@ class Tunneling:
                 if y > 0.1:
                     val = s - (-math.expm1(-y)) / (2.0 * g)
                 else:
-                    val = s * y * (1 / 2 - y / 6 + y**2 / 24 - y**3 / 120 + y**4 / 720 - y**5 / 5040 + y**6 / 40320)
+                    val = (
+                        s
+                        * y
+                        * (
+                            1 / 2
+                            - y / 6
+                            + y**2 / 24
+                            - y**3 / 120
+                            + y**4 / 720
+                            - y**5 / 5040
+                            + y**6 / 40320
+                        )
+                    )
             else:
                 val = -math.expm1(-y)
             return self._measure(u) * r3 * val
@@ -108,7 +123,8 @@ class Tunneling:
             return self._measure(u) * r1 * val
 
         return sum(
-            integrate.quad(f, lo, hi, **QUAD)[0] for lo, hi in zip(edges[:-1], edges[1:])
+            integrate.quad(f, lo, hi, **QUAD)[0]
+            for lo, hi in zip(edges[:-1], edges[1:], strict=True)
         )
 
     def resonant_large(self, s, gamma=False):
@@ -182,9 +198,14 @@ class Glass:
 
             return self._p_integral(h)
 
-        edges = np.concatenate([np.linspace(0.0, 2 * self.T, 5), np.geomspace(2 * self.T, self.E_hi, 8)[1:]])
+        edges = np.concatenate(
+            [np.linspace(0.0, 2 * self.T, 5), np.geomspace(2 * self.T, self.E_hi, 8)[1:]]
+        )
         opts = {"epsabs": 0.0, "epsrel": 1e-12, "limit": 200}
-        tot = sum(integrate.quad(inner, lo, hi, **opts)[0] for lo, hi in zip(edges[:-1], edges[1:]))
+        tot = sum(
+            integrate.quad(inner, lo, hi, **opts)[0]
+            for lo, hi in zip(edges[:-1], edges[1:], strict=True)
+        )
         return tot / (self.Es * self.L)
 
     def _f(self, E):
@@ -198,8 +219,12 @@ class Glass:
         r1 = _quad(self._f, 0.0, self.E_hi, pieces=8)
         if omega * self.E_hi < 3e3:
             pieces = max(8, int(omega * self.E_hi / math.pi) + 1)
-            return _quad(lambda E: self._f(E) * 2.0 * math.sin(0.5 * omega * E) ** 2, 0.0, self.E_hi, pieces)
-        c = integrate.quad(self._f, 0.0, self.E_hi, weight="cos", wvar=omega, limit=5000, epsabs=1e-30)[0]
+            return _quad(
+                lambda E: self._f(E) * 2.0 * math.sin(0.5 * omega * E) ** 2, 0.0, self.E_hi, pieces
+            )
+        c = integrate.quad(
+            self._f, 0.0, self.E_hi, weight="cos", wvar=omega, limit=5000, epsabs=1e-30
+        )[0]
         return r1 - c
 
     def lam(self, s, channel="total"):
@@ -219,7 +244,9 @@ class Gaussian:
         self.sig = sigma
         self.Lmax = omega0 / (math.pi * K2R)
         self.lam0 = math.log(self.Lmax / Lambda0)
-        self.N = 1.0 / (sigma * math.sqrt(math.pi / 2) * special.erfc(-self.lam0 / (sigma * math.sqrt(2))))
+        self.N = 1.0 / (
+            sigma * math.sqrt(math.pi / 2) * special.erfc(-self.lam0 / (sigma * math.sqrt(2)))
+        )
         self.kappa = K2R * tau
         self.E_hi = min(E_star, CUT * T)
         self.lam_hi = self.lam0 + 10.0 * sigma
@@ -242,8 +269,10 @@ class Gaussian:
         top = 0.5 * E if E > 2 * lo else lo + 0.5 * (E - lo)
         edges = np.geomspace(lo, top, 12)
         tot = sum(
-            integrate.quad(lambda L: h(L) / math.sqrt(E - L), a, b, epsrel=1e-13, epsabs=0.0, limit=200)[0]
-            for a, b in zip(edges[:-1], edges[1:])
+            integrate.quad(
+                lambda L: h(L) / math.sqrt(E - L), a, b, epsrel=1e-13, epsabs=0.0, limit=200
+            )[0]
+            for a, b in zip(edges[:-1], edges[1:], strict=True)
         )
         tot += integrate.quad(h, top, E, weight="alg", wvar=(0.0, -0.5), epsrel=1e-13, limit=200)[0]
         return tot
@@ -251,13 +280,38 @@ class Gaussian:
     def resonant(self, s):
         lo = self.Lmax * math.exp(-self.lam_hi)
         omega = self.kappa * s
-        edges = np.concatenate([np.geomspace(lo, 0.5 * self.T, 16), np.linspace(0.5 * self.T, self.E_hi, 24)[1:]])
+        edges = np.concatenate(
+            [np.geomspace(lo, 0.5 * self.T, 16), np.linspace(0.5 * self.T, self.E_hi, 24)[1:]]
+        )
         opts = {"epsabs": 0.0, "epsrel": 1e-12, "limit": 400}
         if omega * self.E_hi < 2e2:
             return sum(
-                integrate.quad(lambda E: self.m1(E) * 2.0 * math.sin(0.5 * omega * E) ** 2, a, b, **opts)[0]
-                for a, b in zip(edges[:-1], edges[1:])
+                integrate.quad(
+                    lambda E: self.m1(E) * 2.0 * math.sin(0.5 * omega * E) ** 2, a, b, **opts
+                )[0]
+                for a, b in zip(edges[:-1], edges[1:], strict=True)
             )
-        r1 = sum(integrate.quad(self.m1, a, b, **opts)[0] for a, b in zip(edges[:-1], edges[1:]))
-        c = integrate.quad(self.m1, lo, self.E_hi, weight="cos", wvar=omega, limit=2000, epsabs=1e-30)[0]
+        r1 = sum(
+            integrate.quad(self.m1, a, b, **opts)[0]
+            for a, b in zip(edges[:-1], edges[1:], strict=True)
+        )
+        c = integrate.quad(
+            self.m1, lo, self.E_hi, weight="cos", wvar=omega, limit=2000, epsabs=1e-30
+        )[0]
         return r1 - c
+
+    def relaxation(self, s):
+        """∫ dλ P(λ) × (relaxation part of Eq. 37 at Λ(λ)), nested QAGS."""
+        lo = max(0.0, math.log(self.Lmax / self.E_hi))
+
+        def outer(lam):
+            Lam = self.Lmax * math.exp(-lam)
+            tm = Tunneling(self.T, Lam, self.Es, self.chi, self.tau, self.ti)
+            return self.P(lam) * tm.relaxation(s)
+
+        edges = np.linspace(lo, self.lam_hi, 24)
+        opts = {"epsabs": 0.0, "epsrel": 1e-11, "limit": 100}
+        return sum(
+            integrate.quad(outer, a, b, **opts)[0]
+            for a, b in zip(edges[:-1], edges[1:], strict=True)
+        )
