@@ -484,7 +484,7 @@ class _Ensemble:
 
         ln(τ_φ/τ) = ∫_1^∞ (dη/η) exp(−Γ̄(η)), computed as ∫_0^{t_c} e^{−Γ̄(e^t)} dt
         by globally adaptive Gauss-Kronrod 7/15 (relative tolerance 1e-11; at most
-        2·10⁴ panels, which leaves fast, tiny ripples of Γ̄ from the edge of the
+        2000 panels, which leaves fast, tiny ripples of Γ̄ from the edge of the
         distribution unresolved when κΛ₀τ_φ/τ ≫ 10⁵; their |K15 − G7| is then
         counted in the error), with t_c where Γ̄ = 50 (the rest is
         < e^{−50}/(λ̄ η) ≪ 1e-20).
@@ -503,7 +503,7 @@ class _Ensemble:
             return np.exp(-np.asarray(self.Gamma_bar(np.exp(t), channel)))
 
         edges = np.linspace(0.0, t_c, max(2, int(math.ceil(t_c / 0.5)) + 1))
-        value, err = adaptive_gk15(integrand, edges, rtol=1e-11)
+        value, err = adaptive_gk15(integrand, edges, rtol=1e-11, max_panels=2000)
         if not err <= 1e-8 * value:
             raise ArithmeticError(
                 f"log_tau_phi_eq34: quadrature error estimate {err:.2e} exceeds 1e-8 relative "
