@@ -89,11 +89,18 @@ def evaluate(c: ArrayLike, alpha: ArrayLike, x: ArrayLike) -> np.ndarray:
     c, alpha = _as_terms(c, alpha)
     x = np.abs(np.asarray(x, dtype=float))
     flat = x.ravel()
-    out = np.empty(flat.shape)
-    step = max(1, _BLOCK // max(1, c.size))
-    for i in range(0, flat.size, step):
-        xs = flat[i : i + step]
-        out[i : i + step] = (np.exp(-np.outer(xs, alpha)) @ c).real
+    out = np.zeros(flat.shape)
+    # real exponents in real arithmetic: Re(c e^{−ax}) = Re(c) e^{−ax}
+    real = alpha.imag == 0.0
+    groups = [(alpha[real].real, c[real].real, False), (alpha[~real], c[~real], True)]
+    for a, cc, cplx in groups:
+        if a.size == 0:
+            continue
+        step = max(1, _BLOCK // a.size)
+        for i in range(0, flat.size, step):
+            xs = flat[i : i + step]
+            vals = np.exp(-np.outer(xs, a)) @ cc
+            out[i : i + step] += vals.real if cplx else vals
     return out.reshape(x.shape)
 
 
@@ -459,8 +466,17 @@ def compress(
         cs, als = [], []
         for idx in pieces:
             own = evaluate(c[idx], alpha[idx], x)
+            # one shift is enough for a chunk (the final pass tries them all)
             cr, ar, _, _ = compress(
-                c[idx], alpha[idx], x, own, sub_atol, shifts, fallback_shifts, max_order, chunk
+                c[idx],
+                alpha[idx],
+                x,
+                own,
+                sub_atol,
+                shifts[:1],
+                shifts[1:] + fallback_shifts,
+                max_order,
+                chunk,
             )
             cs.append(cr)
             als.append(ar)
