@@ -44,7 +44,7 @@ integral with no oscillation.
 * Φ̄ as a sum of exponentials (:meth:`vertex_terms`): every node of the
   rectangle rule (all three sides, valid for 0 ≤ s ≤ s_max) is one damped
   oscillation, every relaxation node one real exponential; the ~10³ terms
-  are compressed by balanced truncation (:mod:`cooperon.expsum`) to the
+  are compressed by balanced truncation (:mod:`cooperon.exponential_sums`) to the
   smallest sum that reproduces 1 − λ̄ within atol on a grid resolving every
   oscillation over [0, s_max].
 
@@ -63,7 +63,7 @@ from scipy import optimize, special
 
 from ._quadrature import adaptive_gk15, gauss_panels, panel_edges
 from ._rectangle import NEGLIGIBLE, PANEL_PHASE, rectangle_rule
-from .expsum import compress, evaluate, oscillation_grid
+from .exponential_sums import compress, evaluate, oscillation_grid
 from .model import _one_minus_phi1, _one_minus_sinc
 from .parameters import (
     KELVIN_TO_RATE,
@@ -530,7 +530,7 @@ class _Ensemble:
         Φ̄(x) ≈ Σ_k c_k exp(−α_k |x|) for |x| ≤ s_max, verified in the time
         domain: the maximum error over a grid of [0, s_max] that is log-spaced
         and resolves every oscillation present (16 points per period) is
-        ≤ ``atol`` (else :class:`cooperon.expsum.CompressionError`).
+        ≤ ``atol`` (else :class:`cooperon.exponential_sums.CompressionError`).
 
         Parameters
         ----------

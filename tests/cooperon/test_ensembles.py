@@ -18,7 +18,7 @@ import pytest
 from scipy import integrate
 
 from cooperon.ensembles import GaussianBarrier, GlassModel, TunnelingModel
-from cooperon.expsum import conjugate_structure
+from cooperon.exponential_sums import conjugate_structure
 from cooperon.model import lam
 from cooperon.parameters import KELVIN_TO_RATE, NoCutoffError, Parameters
 

@@ -1,4 +1,4 @@
-"""cooperon.expsum: evaluation, conjugate structure, accurate balanced truncation."""
+"""cooperon.exponential_sums: evaluation, conjugate structure, accurate balanced truncation."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from cooperon.expsum import (
+from cooperon.exponential_sums import (
     BalancedTruncation,
     CompressionError,
     _cauchy_cholesky,
