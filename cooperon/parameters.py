@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy import constants as _const
 
 __all__ = [
@@ -53,6 +54,8 @@ SUM_SLACK: float = 1e-12
 #: k_B/ħ in s⁻¹ K⁻¹: converts an energy given in kelvin into an angular rate
 #: in s⁻¹ (E/ħ).  Default of ``energy_to_rate`` in :meth:`Parameters.from_physical`.
 KELVIN_TO_RATE: float = _const.k / _const.hbar
+
+ArrayLike = npt.ArrayLike
 
 
 class NoCutoffError(ValueError):
@@ -103,78 +106,133 @@ def _positive(name: str, value: Any) -> float:
 # ---------------------------------------------------------------------------
 
 
-def fermi_log(x: float, T: float) -> float:
+def _scalar_or_array(x: np.ndarray) -> float | np.ndarray:
+    """Return a Python float for 0-d results, the array otherwise."""
+    return float(x) if np.ndim(x) == 0 else x
+
+
+def fermi_log(x: ArrayLike, T: ArrayLike) -> float | np.ndarray:
     """Logarithm of the Fermi function, ln n(x) with n(x) = 1/(e^{x/T} + 1).
 
     Computed as −log(1 + e^{y}), y = x/T, in the form
-    −(y + log1p(e^{−y})) for y > 0 and −log1p(e^{y}) otherwise, so it is finite
-    and accurate for any finite x/T (no overflow for x/T = ±10⁴).
+    −(max(y, 0) + log1p(e^{−|y|})), so it is finite and accurate for any
+    finite x/T (no overflow for x/T = ±10⁴).  Vectorised (numpy broadcasting).
 
     Parameters
     ----------
-    x : float
+    x : float or array_like
         Energy measured from the Fermi level (same unit as ``T``).
-    T : float
+    T : float or array_like
         Temperature in energy units (k_B = 1), T > 0.
 
     Returns
     -------
-    float
-        ln n(x) ≤ 0.
+    float or numpy.ndarray
+        ln n(x) ≤ 0 (a float for scalar input).
     """
-    y = x / T
-    if y > 0.0:
-        return -(y + math.log1p(math.exp(-y)))
-    return -math.log1p(math.exp(y))
+    y = np.asarray(x, dtype=float) / np.asarray(T, dtype=float)
+    with np.errstate(under="ignore"):
+        out = -(np.maximum(y, 0.0) + np.log1p(np.exp(-np.abs(y))))
+    return _scalar_or_array(out)
 
 
-def g3_factor(E: float, T: float) -> float:
+def g3_factor(E: ArrayLike, T: ArrayLike) -> float | np.ndarray:
     """Thermal factor G₃ = cosh⁻²(E/2T) of Eq. (A6).
 
     Evaluated as 4e^{−E/T}/(1 + e^{−E/T})², which does not overflow for E ≫ T
-    (it underflows gracefully to 0 instead).
+    (it underflows gracefully to 0 instead).  Vectorised.
 
     Parameters
     ----------
-    E : float
+    E : float or array_like
         TLS level splitting, E ≥ 0.
-    T : float
+    T : float or array_like
         Temperature in the same energy unit, T > 0.
 
     Returns
     -------
-    float
-        G₃ ∈ [0, 1].
+    float or numpy.ndarray
+        G₃ ∈ [0, 1] (a float for scalar input).
     """
-    x = abs(E) / T
-    em = math.exp(-x)
-    return 4.0 * em / (1.0 + em) ** 2
+    x = np.abs(np.asarray(E, dtype=float)) / np.asarray(T, dtype=float)
+    with np.errstate(under="ignore"):
+        em = np.exp(-x)
+        out = 4.0 * em / (1.0 + em) ** 2
+    return _scalar_or_array(out)
 
 
-def g1_factor(E: float, T: float, eps_e: float = 0.0) -> float:
+def g1_factor(E: ArrayLike, T: ArrayLike, eps_e: ArrayLike = 0.0) -> float | np.ndarray:
     """Thermal factor G₁(ε_e) = n(ε_e + E) n(ε_e − E) / n(ε_e)² of Eq. (A5).
 
     n is the Fermi function.  The product is formed from logarithms
     (:func:`fermi_log`), so E/T = 10⁴ gives 0 without overflow warnings.
     At ε_e = 0 it equals G₃ = cosh⁻²(E/2T) (Eq. A6); by log-concavity of n it
-    never exceeds 1.
+    never exceeds 1.  Vectorised.
 
     Parameters
     ----------
-    E : float
+    E : float or array_like
         TLS level splitting.
-    T : float
+    T : float or array_like
         Temperature in the same energy unit, T > 0.
-    eps_e : float, optional
+    eps_e : float or array_like, optional
         Electron energy measured from the Fermi level (default 0).
 
     Returns
     -------
-    float
-        G₁(ε_e) ∈ [0, 1].
+    float or numpy.ndarray
+        G₁(ε_e) ∈ [0, 1] (a float for scalar input).
     """
-    log_g = fermi_log(eps_e + E, T) + fermi_log(eps_e - E, T) - 2.0 * fermi_log(eps_e, T)
-    return math.exp(min(log_g, 0.0))
+    E = np.asarray(E, dtype=float)
+    eps_e = np.asarray(eps_e, dtype=float)
+    log_g = (
+        np.asarray(fermi_log(eps_e + E, T))
+        + np.asarray(fermi_log(eps_e - E, T))
+        - 2.0 * np.asarray(fermi_log(eps_e, T))
+    )
+    with np.errstate(under="ignore"):
+        out = np.exp(np.minimum(log_g, 0.0))
+    return _scalar_or_array(out)
+
+
+def _tls_rates(
+    E: ArrayLike,
+    Lambda: ArrayLike,
+    T: float,
+    chi: float,
+    tau: float,
+    tau_i: float,
+    eps_e: float = 0.0,
+    energy_to_rate: float = KELVIN_TO_RATE,
+    thermal_factors: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """r₁, r₃, ε, g of one TLS (or arrays of them) from Eqs. (7), (15), (21), (A5)-(A6).
+
+    The formulas of :meth:`Parameters.from_physical`, vectorised over ``E``
+    and ``Lambda`` (broadcast); inputs are assumed validated (E > 0,
+    0 ≤ Λ ≤ E, T, τ, τᵢ > 0, χ ≥ 0).  Units as in ``from_physical``.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        (r₁ = τ/τ₁, r₃ = τ/τ₃, ε = Eτ/ħ, g = γτ/ħ).
+    """
+    E = np.asarray(E, dtype=float)
+    Lambda = np.asarray(Lambda, dtype=float)
+    x = E / (2.0 * T)
+    # γ = (Λ/E)² χ E coth(E/2T) = χ Λ² / (E tanh(E/2T)), Eq. (15)
+    gamma = chi * (Lambda / E) * Lambda / np.tanh(x)
+    if thermal_factors:
+        G1 = np.asarray(g1_factor(E, T, eps_e))
+        G3 = np.asarray(g3_factor(E, T))
+    else:
+        G1 = G3 = np.ones_like(E)
+    lam2 = (Lambda / (2.0 * E)) ** 2  # (Λ/2E)²
+    delta2 = (E - Lambda) * (E + Lambda) / (2.0 * E) ** 2  # (Δ/2E)², no cancellation
+    ratio = tau / tau_i
+    r1 = ratio * lam2 * G1
+    r3 = ratio * delta2 * G3
+    return r1, r3, E * energy_to_rate * tau, gamma * energy_to_rate * tau
 
 
 # ---------------------------------------------------------------------------
@@ -375,19 +433,12 @@ class Parameters:
         eps_e = _as_real("eps_e", eps_e)
         energy_to_rate = _positive("energy_to_rate", energy_to_rate)
 
-        x = E / (2.0 * T)
-        # γ = (Λ/E)² χ E coth(E/2T) = χ Λ² / (E tanh(E/2T)), Eq. (15)
-        gamma = chi * (Lambda / E) * Lambda / math.tanh(x)
-        if thermal_factors:
-            G1 = g1_factor(E, T, eps_e)
-            G3 = g3_factor(E, T)
-        else:
-            G1 = G3 = 1.0
-        lam2 = (Lambda / (2.0 * E)) ** 2  # (Λ/2E)²
-        delta2 = (E - Lambda) * (E + Lambda) / (2.0 * E) ** 2  # (Δ/2E)², no cancellation
-        ratio = tau / tau_i
-        r1 = ratio * lam2 * G1
-        r3 = ratio * delta2 * G3
+        r1, r3, eps, g = (
+            float(v)
+            for v in _tls_rates(
+                E, Lambda, T, chi, tau, tau_i, eps_e, energy_to_rate, thermal_factors
+            )
+        )
         if r1 + r3 > 1.0 + SUM_SLACK:
             raise ValueError(
                 "unphysical input: tau/tau_1 + tau/tau_3 = "
@@ -395,13 +446,7 @@ class Parameters:
                 f"reduce tau/tau_i (tau = {tau!r}, tau_i = {tau_i!r}) or change E = {E!r}, "
                 f"Lambda = {Lambda!r}, T = {T!r}, eps_e = {eps_e!r}"
             )
-        return cls(
-            tau_over_tau1=r1,
-            tau_over_tau3=r3,
-            E_tau=E * energy_to_rate * tau,
-            gamma_tau=gamma * energy_to_rate * tau,
-            Dq2_tau=Dq2 * tau,
-        )
+        return cls(tau_over_tau1=r1, tau_over_tau3=r3, E_tau=eps, gamma_tau=g, Dq2_tau=Dq2 * tau)
 
 
 def require_cutoff(params: Parameters) -> Parameters:
