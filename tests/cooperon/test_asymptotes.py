@@ -24,9 +24,9 @@ import pytest
 from scipy import constants
 
 from cooperon import asymptotes as A
+from cooperon.closed_forms import ln_tau_phi
 from cooperon.ensembles import TunnelingModel
 from cooperon.parameters import Parameters
-from cooperon.wkb import ln_tau_phi
 
 E_STAR = 1e9
 
