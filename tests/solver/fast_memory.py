@@ -23,14 +23,15 @@ one. Two slow factors:
 Both are :class:`solver.kernels.ExpSum` kernels (or a ``Piecewise`` of two),
 term ``(w, λ, ν)`` of ``k`` becoming ``(mu w, λ, mu + ν)``.
 
-Exact solution (chosen): ``y(t) = cos t + 0.5 e^{0.2 t} = Σ_c b_c e^{c t}``
-with ``(b, c) = (1/2, i), (1/2, -i), (1/2, 0.2)``. The forcing follows in
+Exact solution (chosen): ``y(t) = cos t + 0.5 e^{0.35 t} = Σ_c b_c e^{c t}``
+with ``(b, c) = (1/2, i), (1/2, -i), (1/2, 0.35)``. The forcing follows in
 closed form from
 
     ∫_a^b w e^{λ t - ν (t - s)} e^{c s} ds
         = w e^{λ t} (e^{-ν (t - b) + c b} - e^{-ν (t - a) + c a}) / (ν + c)
 
-(``ν + c != 0`` for every term here), written with exponents ``-ν (t - b)``
+(``Re(ν + c) >= 0.05`` for every term and every ``mu >= 0``: the growing term
+has ``ν = mu - 0.3``, hence the rate 0.35 of ``y``), written with exponents ``-ν (t - b)``
 and ``-ν (t - a)`` that are ``<= 0`` for ``Re ν >= 0``, so nothing overflows
 however large ``mu``. For the kink, ``[a, b] = [t0, β]`` (left piece) and
 ``[β, t]`` (right piece) with ``β = clip(2t, t0, t)``. The derivation is
@@ -59,11 +60,11 @@ SMOOTH = [(0.5, 0.0, 0.2), *_COS]
 KINK_LEFT = [(0.4, -G, G), *_COS]
 KINK_RIGHT = [(0.4, G, -G), *_COS]
 #: exact solution Σ b e^{c t}
-Y_TERMS = [(0.5, 1j), (0.5, -1j), (0.5, 0.2)]
+Y_TERMS = [(0.5, 1j), (0.5, -1j), (0.5, 0.35)]
 
 
 def exact(t):
-    """``y(t) = cos t + 0.5 e^{0.2 t}``."""
+    """``y(t) = cos t + 0.5 e^{0.35 t}``."""
     t = np.asarray(t, dtype=float)
     return sum(b * np.exp(c * t) for b, c in Y_TERMS).real
 
