@@ -93,19 +93,28 @@ def _today_at_same_accuracy(K, f, t, muh, target, repeats):
         m *= 2
 
 
+def _table(title: str, hdr: str) -> None:
+    print(title)
+    print(hdr)
+    print("-" * len(hdr))
+
+
+def _memories(h: float):
+    """``(mu h, mu, kernel, f)`` for the kink kernel over ``MUH`` on a step ``h``."""
+    for muh in MUH:
+        mu = muh / h
+        yield muh, mu, kernel(mu, True), forcing(mu, True)
+
+
 def section_fixed_grid(n: int, repeats: int) -> None:
     t = uniform(n)
     h = t[1] - t[0]
-    print(f"\n1. A fixed grid of {n} points (h = {h:g}), one solve (ms, best of {repeats})")
-    hdr = (
+    _table(
+        f"\n1. A fixed grid of {n} points (h = {h:g}), one solve (ms, best of {repeats})",
         f"{'mu h':>7} {'mu T':>8} | {'coarse N':>8} {'ms':>8} {'max err':>9} | "
-        f"{'today N':>8} {'ms':>8} {'max err':>9} | {'ratio':>7}"
+        f"{'today N':>8} {'ms':>8} {'max err':>9} | {'ratio':>7}",
     )
-    print(hdr)
-    print("-" * len(hdr))
-    for muh in MUH:
-        mu = muh / h
-        K, f = kernel(mu, True), forcing(mu, True)
+    for muh, mu, K, f in _memories(h):
         solve_once(K, f, t)  # warm up
         dt, res = best_time(lambda K=K, f=f: solve_once(K, f, t), repeats)
         err = max_error(t, res.y)
@@ -127,20 +136,14 @@ def _timed_tolerance_solve(K, f, t, rtol, atol, repeats):
 def section_tolerance(n: int, rtol: float, atol: float, repeats: int) -> None:
     t = uniform(n)
     h = t[1] - t[0]
-    print(
+    _table(
         f"\n2. rtol = {rtol:g}, atol = {atol:g}: coarse user grid of {n} points (h = {h:g}) "
         f"against today's (mu h <= 1);\n   points used by the driver, ms (best of {repeats}), "
-        "max error / tolerance"
-    )
-    hdr = (
+        "max error / tolerance",
         f"{'mu h':>7} | {'coarse pts':>10} {'ms':>8} {'err/tol':>8} | "
-        f"{'today N':>8} {'pts':>8} {'ms':>8} {'err/tol':>8} | {'ratio':>7}"
+        f"{'today N':>8} {'pts':>8} {'ms':>8} {'err/tol':>8} | {'ratio':>7}",
     )
-    print(hdr)
-    print("-" * len(hdr))
-    for muh in MUH:
-        mu = muh / h
-        K, f = kernel(mu, True), forcing(mu, True)
+    for muh, mu, K, f in _memories(h):
         rc, dtc, wc = _timed_tolerance_solve(K, f, t, rtol, atol, repeats)
         # N - 1 divisible by 4: the driver's first attempt uses the user's grid itself
         nt = max(n, 4 * math.ceil(mu * T / 4) + 1)
