@@ -123,7 +123,7 @@ def section_exponents(kmax: int) -> None:
             dt, res = best_time(lambda kernel=kernel, t=t: solve(kernel, t), 3 if N <= 2**18 else 1)
             want = "convolution" if name == "Convolution" else "expsum"
             if res.stats.path != want:
-                raise RuntimeError(f"{name}: expected path {want!r}, got {res.stats['path']!r}")
+                raise RuntimeError(f"{name}: expected path {want!r}, got {res.stats.path!r}")
             times[name].append(dt)
     hdr = f"{'N':>9} | " + " | ".join(f"{n:>11}" for n in FAST_CASES)
     print(hdr)
@@ -263,7 +263,7 @@ def section_overflow(N: int) -> None:
         dt = time.perf_counter() - t0
         err = float(np.max(np.abs(res.y - np.cos(t))))
         print(
-            f"{method:>11}: path {res.stats['path']}, {dt:.2f} s, success={res.success}, "
+            f"{method:>11}: path {res.stats.path}, {dt:.2f} s, success={res.success}, "
             f"finite={bool(np.all(np.isfinite(res.y)))}, max |y - cos t| = {err:.2e} "
             f"(h = {t[1] - t[0]:.1e})"
         )
