@@ -40,7 +40,7 @@ def solve_volterra(
     error_estimate: bool = True,
     rtol: float | None = None,
     atol: float | None = None,
-    max_points: int = DEFAULT_MAX_POINTS,
+    max_points: int | None = None,
     first_refinement: int | None = None,
     path: str = "auto",
     vectorized: bool | None = None,
@@ -96,7 +96,7 @@ def solve_volterra(
         in ``[2.2e-16, 1)`` (below machine epsilon nothing is reachable),
         ``atol >= 0``; default 0 for the one not given.
     max_points
-        Largest grid the refinement may use.
+        Largest grid the refinement may use (default 10 000 001).
     first_refinement
         Refinement factor of the first attempt (1 or a multiple of 4); default
         1 if ``t`` can host the three nested grids (``len(t) - 1`` divisible by
@@ -142,6 +142,10 @@ def solve_volterra(
     if history is not None and not isinstance(history, History):
         raise TypeError("history must be a solver.History (History(y=...) or contribution=...)")
     tolerance = check_tolerances(rtol, atol, t.size)
+    if tolerance is None and (max_points is not None or first_refinement is not None):
+        raise ValueError("max_points and first_refinement apply only with rtol/atol")
+    if max_points is None:
+        max_points = DEFAULT_MAX_POINTS
     if t.size < order:
         raise ValueError(f"t: method {method!r} needs at least {order} grid points, got {t.size}")
     if tolerance is not None:
@@ -377,13 +381,13 @@ def _solve_to_tolerance(prob, t, rtol, atol, max_points, first, stats) -> Volter
             rho_i = np.where(d1 > 0, d2 / np.where(d1 > 0, d1, 1.0), np.inf)
         inwin = _asymptotic(rho_i, p)
         est = np.where(inwin, d1 / _richardson_divisor(rho_i, p), d1)
-        floor = _roundoff_floor(y1)
+        floor = _roundoff_floor(y1)[::m]
         est = np.maximum(est, floor) + Herr
         q = float(np.max(est / tol))
         # a point whose differences do not shrink (ratio < 2) where they matter has no
         # trustworthy estimate yet
         stalled = bool(np.any((d1 > 0.01 * tol) & (rho_i < 2.0)))
-        rounding = float(np.max(d1)) <= 100.0 * floor
+        rounding = bool(np.all(d1 <= 100.0 * floor))
 
         best = (y, est)
         if q <= 1.0 and (not stalled or rounding):
@@ -475,8 +479,17 @@ def _coarse_differences(y, yc):
 
 
 def _roundoff_floor(y):
-    """Round-off level of the solution: rounding errors of the O(N) history sums."""
-    return 10.0 * np.finfo(float).eps * np.sqrt(y.shape[0]) * np.max(np.abs(y))
+    """Round-off level of the solution at each point: rounding of the history sums.
+
+    ``10 eps sqrt(n + 1) max_{j <= n} |y_j|`` at point ``n`` (the error there cannot
+    depend on later, larger values of a growing solution); shape ``y.shape``.
+    """
+    a = np.abs(y)
+    if a.ndim > 1:
+        a = a.reshape(a.shape[0], -1).max(axis=1)
+    run = np.maximum.accumulate(a)
+    floor = 10.0 * np.finfo(float).eps * np.sqrt(np.arange(1, a.size + 1)) * run
+    return floor.reshape(floor.shape + (1,) * (y.ndim - 1)) if y.ndim > 1 else floor
 
 
 def _failed(t, like, prob, message, stats):
@@ -497,8 +510,10 @@ def check_tolerances(rtol, atol, n: int | None = None):
         if v is None:
             vals.append(0.0)
             continue
-        if isinstance(v, bool):
-            raise TypeError(f"{name} must be a number or an array of numbers, got a bool")
+        if isinstance(v, (bool, str, bytes)):
+            raise TypeError(
+                f"{name} must be a number or an array of numbers, got {type(v).__name__}"
+            )
         try:
             a = np.asarray(v, dtype=float)
         except (TypeError, ValueError):
