@@ -102,8 +102,8 @@ def plot_map(
     Parameters
     ----------
     ds
-        A two-axis sweep (:func:`cooperon.sweep.sweep`), optionally with the
-        boundary variables of :func:`cooperon.maps.analyse_map`.
+        A two-axis sweep (:func:`cooperon.sweep`), optionally with the
+        boundary variables of :func:`cooperon.studies.maps.analyse_map`.
     x, y
         The axes plotted horizontally and vertically.
     path

@@ -1,218 +1,151 @@
 """Parameter sweeps: the direct solution of Eq. (24) against the closed forms on a grid.
 
-:func:`sweep` evaluates :func:`cooperon.compare_values` -- F(0) from Eq. (24)
-solved directly, from the closed form (32) as printed and from (27) with the
-WKB resolvent (31), and their relative deviations -- at every point of the
-Cartesian product of one-dimensional axes in the five parameters of
-:class:`cooperon.Parameters`, and returns a labelled :class:`xarray.Dataset`.
+:func:`sweep` evaluates :func:`~cooperon.studies.comparison.compare_point`
+-- F(0) from Eq. (24) solved directly, from the closed form (32) as printed
+and from (27) with the WKB resolvent (31), their relative deviations, λ_max
+of Eq. (25) -- at every point of the Cartesian product of one-dimensional
+axes in the five parameters of :class:`cooperon.Parameters`, and returns a
+labelled :class:`xarray.Dataset`.
 
-Execution
----------
-The grid is cut into chunks (hyper-rectangles of grid points); each chunk is
-one :func:`dask.delayed` task that runs the same per-point computation, so
-the numbers do not depend on where a chunk runs.  Schedulers:
+What happens, in order
+----------------------
+1. *Checks, before any work*: the configuration (:mod:`.config`), the size
+   of the result against the memory available (a grid that would not fit is
+   refused with the numbers), the output paths (their directories must exist
+   and be writable; nothing is created), an existing store (same
+   configuration: resumed; another one: refused with a diff, unless
+   ``restart``), the scheduler (a distributed address is tried for a few
+   seconds).  Every refusal is a ``ValueError`` in one line (plus the diff),
+   and nothing has been written.
+2. *Warm-up and estimate*: a few grid points are computed here (this
+   compiles the Numba code, which forked workers then inherit), and their
+   cost gives the time estimate printed with the grid size and memory.
+3. *The run*: the grid is cut into chunks (hyper-rectangles of grid points),
+   one task each, submitted through :func:`.execution.run_tasks` to the
+   workers (:func:`.execution.open_workers`: local processes, threads, this
+   process, or a dask.distributed cluster -- the numbers are identical with
+   every choice).  Each finished chunk is written (to the store, then
+   recorded as done; or into memory) and reported to the progress bar and to
+   ``on_chunk``.
+4. *Interrupted* (Ctrl-C): pending chunks are cancelled, the workers
+   stopped, and :class:`SweepInterrupted` says how many chunks the store
+   keeps; running the same sweep again computes only the others.
 
-* ``None`` (default) -- dask's local ``"processes"`` scheduler with one
-  process per core for grids of at least :data:`MIN_POINTS_FOR_PROCESSES`
-  points, ``"threads"`` for smaller ones (one core: ``"synchronous"``).  The
-  Numba cores of the solver release the GIL, but most of a point's time is
-  spent in code that holds it (Python-level product-integration weights of
-  the solver, SciPy QUADPACK with Python integrands for the closed forms:
-  roughly 80-90 % of the time in a profile), so with two free cores threads
-  gain ~10 % where processes gain ~2x.  Worker processes cost a start-up
-  (imports, Numba compilation or loading from Numba's disk cache, ~3-8 s
-  each), paid once per worker on its first chunk; to share warm workers
-  between sweeps pass an executor (``cooperon map`` does).  On a machine
-  whose cores are busy with other work the two are about equal
-  (``validation/bench_sweep.py`` times both and prints the CPU actually
-  obtained).
-* ``"threads"``, ``"processes"``, ``"synchronous"`` -- dask's local schedulers.
-* a :class:`concurrent.futures.Executor` -- used as the pool of the local
-  threaded / processes scheduler (lets several sweeps share warm workers).
-* a :class:`distributed.Client`, or a scheduler address string such as
-  ``"tcp://10.0.0.1:8786"`` -- an existing dask.distributed cluster.  Its
-  workers must be able to import ``cooperon``; they need not see the store
-  (results come back to this process, which does all the writing).
-
-Resumable stores
-----------------
-With ``store=PATH`` the dataset is created in a Zarr store first (all
-variables, one Zarr chunk per computed chunk, via a temporary directory and
-an atomic rename), then every finished chunk is written into its region and
-*afterwards* recorded as done in the variable ``chunk_run`` (one entry per
-chunk: 0 = not done, k = computed by the k-th run on this store).  A sweep
-interrupted at any moment and re-run with the same configuration and store
-computes only the chunks not yet recorded.  A store made from a different
-configuration (axes, fixed parameters, rtol or chunking, compared through a
-SHA-256 fingerprint of the exact values) is refused with a ``ValueError``.
-
-Output
-------
-One dimension per axis (coordinate = the axis values, with the paper's
-symbol in ``long_name`` and ``units = "1"``), the fixed parameters as scalar
-coordinates, the variables of :data:`cooperon.compare.VARIABLES`
-(``converged`` as bool) and ``status`` (int8):
-
-===  ===============  ======================================================
- 0   ok               direct F(0) converged to rtol
- 1   not_converged    values present but the error estimate exceeds rtol
- 2   no_cutoff        F(0) = ∞ (Q = 0 and no active dephasing channel, the 2D
-                      weak-localisation divergence): ``F0_*`` are +inf,
-                      ``F0_direct_error`` and ``dev_*`` are NaN
- 3   invalid_point    outside the valid region (e.g. r₁ + r₃ > 1, negative
-                      parameter): all variables NaN.  Config files refuse
-                      such grids up front (:mod:`cooperon.config`).
- 4   failed           the direct solver raised (e.g. the history needed is
-                      longer than 10⁸ τ): all variables NaN except lambda_max
-===  ===============  ======================================================
-
-(-1, ``not_computed``, appears only in the Zarr store of an unfinished sweep.)
-Provenance in ``ds.attrs``: ``cooperon_version``, ``config_toml`` (the
-configuration as TOML, exact), ``date_created`` (ISO 8601 UTC), ``rtol``,
-``command``, ``history``, ``sweep_fingerprint``.
-
-Testing hook
-------------
-If the environment variable ``COOPERON_SWEEP_EXIT_AFTER`` is set to an integer
-k ≥ 1, the sweeping process exits hard with ``os._exit(EXIT_HOOK_CODE)``
-(code 86, no clean-up) right after the k-th chunk of this run has been
-written and recorded.  The test-suite uses it to simulate a crash; never set
-it otherwise.
+The per-point outputs, their attributes and statuses are those of
+:mod:`.comparison` and :mod:`.schema`; the store layout is :mod:`.store`.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
-import datetime as _dt
 import math
 import os
-import shlex
 import shutil
 import sys
-import tempfile
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from . import __version__
-from .compare import VARIABLES, compare_values, variable_attrs
+from .comparison import VARIABLES, compare_point
 from .config import PARAMETER_NAMES, SweepConfig
-from .model import lambda_max as _lambda_max
-from .parameters import NoCutoffError, Parameters
+from .execution import Workers, open_workers, run_tasks
+from .io import check_output_dir, check_output_file, write_netcdf
+from .schema import (
+    PARAMETER_ATTRS,
+    empty_arrays,
+    provenance,
+    record_variables,
+    variable_attrs,
+)
+from .store import FINGERPRINT_ATTR, StoreMismatchError, SweepStore, check_store
 
 __all__ = [
-    "sweep",
-    "run_sweep",
-    "check_scheduler",
-    "check_store",
+    "MAX_CHUNK_POINTS",
+    "SweepInterrupted",
+    "SweepPlan",
+    "check_sweep_store",
     "compute_chunk",
+    "plan_sweep",
     "resolve_chunks",
-    "PARAMETER_ATTRS",
-    "STATUS_MEANINGS",
-    "EXIT_HOOK_ENV",
-    "EXIT_HOOK_CODE",
-    "MIN_POINTS_FOR_PROCESSES",
+    "run_sweep",
+    "sweep",
 ]
 
-#: Status codes of the ``status`` variable (value → CF flag meaning).
-STATUS_MEANINGS: dict[int, str] = {
-    -1: "not_computed",
-    0: "ok",
-    1: "not_converged",
-    2: "no_cutoff",
-    3: "invalid_point",
-    4: "failed",
-}
-STATUS_PENDING, STATUS_OK, STATUS_NOT_CONVERGED = -1, 0, 1
-STATUS_NO_CUTOFF, STATUS_INVALID, STATUS_FAILED = 2, 3, 4
-
-#: Environment variable of the crash-simulation hook (see the module docstring).
-EXIT_HOOK_ENV = "COOPERON_SWEEP_EXIT_AFTER"
-#: Exit code of the crash-simulation hook.
-EXIT_HOOK_CODE = 86
-
-#: Default number of grid points per chunk when ``chunks`` is not given.
-DEFAULT_CHUNK_POINTS = 64
-
-#: CF attributes of the parameter coordinates (symbols as in the paper).
-PARAMETER_ATTRS: dict[str, dict[str, str]] = {
-    "tau_over_tau1": {
-        "long_name": "r₁ = τ/τ₁, weight of the resonant (σ₁) channel",
-        "units": "1",
-        "symbol": "r1 = tau/tau_1",
-        "equation": "(20), (25)",
-    },
-    "tau_over_tau3": {
-        "long_name": "r₃ = τ/τ₃, weight of the relaxation (σ₃) channel",
-        "units": "1",
-        "symbol": "r3 = tau/tau_3",
-        "equation": "(20), (25)",
-    },
-    "E_tau": {
-        "long_name": "ε = Eτ/ħ, TLS level splitting",
-        "units": "1",
-        "symbol": "epsilon = E tau/hbar",
-        "equation": "(25)",
-    },
-    "gamma_tau": {
-        "long_name": "g = γτ/ħ, TLS switching rate",
-        "units": "1",
-        "symbol": "g = gamma tau/hbar",
-        "equation": "(15), (25)",
-    },
-    "Dq2_tau": {
-        "long_name": "Q = Dq²τ, Cooperon momentum",
-        "units": "1",
-        "symbol": "Q = D q^2 tau",
-        "equation": "(24)",
-    },
-}
-
-_FLOAT_VARS = tuple(v for v in VARIABLES if v != "converged")
-_OUT_VARS = (*VARIABLES, "status")
-_RUN_VAR = "chunk_run"
-_FINGERPRINT_ATTR = "sweep_fingerprint"
+#: Largest number of grid points per chunk chosen automatically.
+MAX_CHUNK_POINTS = 64
+#: Smallest number of grid points per chunk chosen automatically.
+MIN_CHUNK_POINTS = 4
+#: Points per chunk are chosen so that a grid has at least this many chunks.
+MIN_CHUNKS = 32
+#: Grid points computed in this process before the run (warm-up, time estimate).
+N_SAMPLES = 3
 
 ChunkIndex = tuple[int, ...]
-ChunkResult = dict[str, np.ndarray]
+OnChunk = Callable[[ChunkIndex, int], None]
+
+_OUTPUTS = record_variables(VARIABLES)
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """A sweep stopped by Ctrl-C (a :class:`KeyboardInterrupt`), with what it kept.
+
+    Attributes
+    ----------
+    kept, total : int
+        Chunks recorded as done in the store (read back from it) and chunks
+        of the grid.
+    store : pathlib.Path or None
+    """
+
+    def __init__(self, kept: int, total: int, store: Path | None) -> None:
+        self.kept, self.total, self.store = kept, total, store
+        if store is None:
+            text = f"interrupted: {total} chunks, none kept (no store given)"
+        else:
+            text = (
+                f"interrupted: {kept} of {total} chunks kept in {str(store)!r}; run the "
+                "same sweep again to compute only the others"
+            )
+        super().__init__(text)
 
 
 # ---------------------------------------------------------------------------
-# the per-point and per-chunk computation (label-free, runs on workers)
+# chunks and the per-chunk task (label-free, runs on the workers)
 # ---------------------------------------------------------------------------
 
 
-def _point(point: dict[str, float], rtol: float) -> tuple[dict[str, float], bool, int]:
-    """compare_values at one point, with failures turned into status codes."""
-    nan = math.nan
-    out = dict.fromkeys(_FLOAT_VARS, nan)
-    try:
-        params = Parameters(**point)
-    except (ValueError, TypeError):
-        return out, False, STATUS_INVALID
-    out["lambda_max"] = _lambda_max(params)
-    if not params.has_cutoff:
-        return _no_cutoff(out), False, STATUS_NO_CUTOFF
-    try:
-        vals = compare_values(params, rtol=rtol)
-    except NoCutoffError:
-        return _no_cutoff(out), False, STATUS_NO_CUTOFF
-    except (ArithmeticError, ValueError, RuntimeError):
-        return out, False, STATUS_FAILED
-    if not all(math.isfinite(vals[k]) for k in ("F0_direct", "F0_wkb_eq32", "F0_wkb_eq27")):
-        return out, False, STATUS_FAILED
-    for k in _FLOAT_VARS:
-        out[k] = float(vals[k])
-    converged = bool(vals["converged"])
-    return out, converged, STATUS_OK if converged else STATUS_NOT_CONVERGED
+def resolve_chunks(cfg: SweepConfig) -> dict[str, int]:
+    """Chunk size per axis: ``cfg.chunks`` clipped to the axis, or an automatic choice.
 
-
-def _no_cutoff(out: dict[str, float]) -> dict[str, float]:
-    out.update(F0_direct=math.inf, F0_wkb_eq32=math.inf, F0_wkb_eq27=math.inf)
+    Automatic: whole axes, halving the largest chunk until a chunk holds at
+    most ``clip(n_points // MIN_CHUNKS, MIN_CHUNK_POINTS, MAX_CHUNK_POINTS)``
+    points -- at least :data:`MIN_CHUNKS` chunks on large grids (load balance,
+    a fine progress bar, little work lost on a crash), at most 64 points (a
+    fraction of a second to a few seconds of work) per task.  The choice
+    depends on the grid only (not on the machine), so a store made anywhere
+    resumes anywhere.
+    """
+    sizes = dict(zip(cfg.names, cfg.shape, strict=True))
+    if cfg.chunks is not None:
+        return {n: min(cfg.chunks.get(n, s), s) for n, s in sizes.items()}
+    target = min(max(math.prod(sizes.values()) // MIN_CHUNKS, MIN_CHUNK_POINTS), MAX_CHUNK_POINTS)
+    out = dict(sizes)
+    while math.prod(out.values()) > target:
+        n = max(out, key=lambda k: out[k])
+        if out[n] == 1:
+            break
+        out[n] = (out[n] + 1) // 2
     return out
+
+
+def _region(index: ChunkIndex, sizes: Sequence[int], shape: Sequence[int]) -> tuple[slice, ...]:
+    return tuple(
+        slice(i * c, min((i + 1) * c, n)) for i, c, n in zip(index, sizes, shape, strict=True)
+    )
 
 
 def compute_chunk(
@@ -220,8 +153,8 @@ def compute_chunk(
     values: Sequence[np.ndarray],
     fixed: Mapping[str, float],
     rtol: float,
-) -> ChunkResult:
-    """Evaluate one chunk of the grid (a task; pure numpy in and out).
+) -> dict[str, np.ndarray]:
+    """Evaluate one chunk of the grid (a task; plain arrays in and out).
 
     Parameters
     ----------
@@ -237,97 +170,180 @@ def compute_chunk(
     Returns
     -------
     dict
-        One array of the chunk's shape per output variable (``converged`` bool,
-        ``status`` int8, the rest float64).  Deterministic: the same inputs
-        give bit-identical outputs in any process.
+        One array of the chunk's shape per output (the variables of
+        :data:`~cooperon.studies.comparison.VARIABLES`, ``status`` int8,
+        ``message`` str).  Deterministic: the same inputs give bit-identical
+        outputs in any process.
     """
     shape = tuple(len(v) for v in values)
-    res: ChunkResult = {k: np.full(shape, np.nan) for k in _FLOAT_VARS}
-    res["converged"] = np.zeros(shape, dtype=bool)
-    res["status"] = np.full(shape, STATUS_PENDING, dtype=np.int8)
+    out = empty_arrays(shape, VARIABLES)
     for idx in np.ndindex(*shape):
-        point = {k: float(v) for k, v in fixed.items()}
+        point = dict(fixed)
         for n, v, i in zip(names, values, idx, strict=True):
             point[n] = float(v[i])
-        out, conv, status = _point(point, rtol)
-        for k in _FLOAT_VARS:
-            res[k][idx] = out[k]
-        res["converged"][idx] = conv
-        res["status"][idx] = status
-    return res
-
-
-# ---------------------------------------------------------------------------
-# chunking
-# ---------------------------------------------------------------------------
-
-
-def resolve_chunks(cfg: SweepConfig) -> dict[str, int]:
-    """Chunk size per axis: ``cfg.chunks`` clipped to the axis, or an automatic choice.
-
-    Automatic: start from whole axes and halve the largest chunk until a
-    chunk holds at most :data:`DEFAULT_CHUNK_POINTS` points (a few seconds of
-    work, small enough for a fine progress bar and little lost work on a
-    crash).  Axes missing from ``cfg.chunks`` are not split.
-    """
-    sizes = dict(zip(cfg.names, cfg.shape, strict=True))
-    if cfg.chunks is not None:
-        return {n: min(cfg.chunks.get(n, s), s) for n, s in sizes.items()}
-    out = dict(sizes)
-    while math.prod(out.values()) > DEFAULT_CHUNK_POINTS:
-        n = max(out, key=lambda k: out[k])
-        if out[n] == 1:
-            break
-        out[n] = (out[n] + 1) // 2
+        vals, status, message = compare_point(point, rtol)
+        for k, v in vals.items():
+            out[k][idx] = v
+        out["status"][idx] = status
+        out["message"][idx] = message
     return out
 
 
-def _chunk_slices(
-    shape: Sequence[int], sizes: Sequence[int]
-) -> dict[ChunkIndex, tuple[slice, ...]]:
-    counts = [math.ceil(n / c) for n, c in zip(shape, sizes, strict=True)]
-    out = {}
-    for idx in np.ndindex(*counts):
-        out[tuple(int(i) for i in idx)] = tuple(
-            slice(i * c, min((i + 1) * c, n)) for i, c, n in zip(idx, sizes, shape, strict=True)
+# ---------------------------------------------------------------------------
+# the plan: sizes, memory, time
+# ---------------------------------------------------------------------------
+
+
+def _bytes_per_point() -> int:
+    """Bytes of the in-memory result per grid point (string messages as references)."""
+    return sum(np.dtype(v.dtype).itemsize for v in VARIABLES) + 1 + 8
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (``MemAvailable``), if known."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _fmt_bytes(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:.3g} {unit}"
+        n /= 1000
+    raise AssertionError  # pragma: no cover
+
+
+def _fmt_seconds(s: float) -> str:
+    if s < 90:
+        return f"{s:.0f} s"
+    if s < 5400:
+        return f"{s / 60:.0f} min"
+    if s < 2 * 86400:
+        return f"{s / 3600:.1f} h"
+    return f"{s / 86400:.0f} days"
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """What a sweep will do: grid and chunk sizes, memory, chunks left to compute."""
+
+    names: tuple[str, ...]
+    shape: tuple[int, ...]
+    chunk_shape: tuple[int, ...]
+    n_chunks: int
+    memory: int
+    available: int | None
+
+    @property
+    def n_points(self) -> int:
+        """Points of the grid."""
+        return math.prod(self.shape)
+
+    @property
+    def counts(self) -> tuple[int, ...]:
+        """Chunks along each axis."""
+        return tuple(math.ceil(n / c) for n, c in zip(self.shape, self.chunk_shape, strict=True))
+
+    def describe(
+        self, todo: int, todo_points: int, seconds_per_point: float | None, workers: Workers
+    ) -> str:
+        """One line: grid, chunks, memory and the time estimate."""
+        grid = " × ".join(map(str, self.shape))
+        line = (
+            f"{grid} = {self.n_points} points ({' × '.join(self.names)}) in {self.n_chunks} "
+            f"chunks of {' × '.join(map(str, self.chunk_shape))}, {todo} to compute; "
+            f"result {_fmt_bytes(self.memory)}"
         )
-    return out
+        if self.available is not None:
+            line += f" ({_fmt_bytes(self.available)} available)"
+        if seconds_per_point is not None and todo:
+            eta = todo_points * seconds_per_point / workers.n_workers
+            line += (
+                f"; about {_fmt_seconds(eta)} on {workers.description} "
+                f"({1e3 * seconds_per_point:.1f} ms per point from {N_SAMPLES} samples)"
+            )
+        return line
+
+
+def plan_sweep(cfg: SweepConfig) -> SweepPlan:
+    """Sizes of the sweep ``cfg``; refuses a grid whose result would not fit in memory.
+
+    The memory needed is twice the result arrays (the arrays and one copy,
+    e.g. while writing NetCDF).
+
+    Raises
+    ------
+    ValueError
+        ``"grid: ..."`` with the numbers, if that exceeds the memory available.
+    """
+    sizes = resolve_chunks(cfg)
+    shape = cfg.shape
+    chunk_shape = tuple(sizes[n] for n in cfg.names)
+    counts = [math.ceil(n / c) for n, c in zip(shape, chunk_shape, strict=True)]
+    n_points = math.prod(shape)
+    memory = 2 * n_points * _bytes_per_point()
+    available = available_memory()
+    if available is not None and memory > available:
+        raise ValueError(
+            f"grid: {' × '.join(map(str, shape))} = {n_points:.4g} points need about "
+            f"{_fmt_bytes(memory)} of memory for the result, more than the "
+            f"{_fmt_bytes(available)} available; use fewer points"
+        )
+    return SweepPlan(cfg.names, shape, chunk_shape, math.prod(counts), memory, available)
+
+
+def check_sweep_store(cfg: SweepConfig, store: str | os.PathLike) -> bool:
+    """Whether ``store`` holds a store of ``cfg`` (True) or nothing yet (False).
+
+    Raises
+    ------
+    StoreMismatchError
+        If it exists but was made from another configuration (with a diff).
+    """
+    sizes = resolve_chunks(cfg)
+    cfg = cfg.replace(chunks=sizes)
+    return check_store(store, cfg.fingerprint(sizes), cfg.to_toml())
+
+
+def _sample_cost(
+    cfg: SweepConfig, fixed: Mapping[str, float], todo: list[ChunkIndex], plan: SweepPlan
+) -> float:
+    """Seconds per point, from up to :data:`N_SAMPLES` points of the chunks to compute.
+
+    The first point is computed once before timing (compilation or loading of
+    the Numba code, which forked workers inherit).
+    """
+    picks = [todo[0], todo[len(todo) // 2], todo[-1]][:N_SAMPLES]
+    points = []
+    for c in picks:
+        region = _region(c, plan.chunk_shape, plan.shape)
+        point = dict(fixed)
+        for a, s in zip(cfg.axes, region, strict=True):
+            point[a.name] = float(a.values[s.start])
+        points.append(point)
+    compare_point(points[0], cfg.rtol)
+    start = time.perf_counter()
+    for point in points:
+        compare_point(point, cfg.rtol)
+    return (time.perf_counter() - start) / len(points)
 
 
 # ---------------------------------------------------------------------------
-# dataset layout
+# the dataset
 # ---------------------------------------------------------------------------
 
 
-def _status_attrs() -> dict[str, Any]:
-    codes = sorted(STATUS_MEANINGS)
-    return {
-        "long_name": "status of the point",
-        "units": "1",
-        "flag_values": np.array(codes, dtype=np.int8),
-        "flag_meanings": " ".join(STATUS_MEANINGS[c] for c in codes),
-        "comment": (
-            "0 ok; 1 direct F(0) not converged to rtol (values kept); 2 no cutoff: "
-            "F(0) = infinity (F0_* = +inf, F0_direct_error and dev_* NaN); 3 invalid "
-            "point outside the valid region (all NaN); 4 direct solver failed (NaN); "
-            "-1 not yet computed (unfinished store only)"
-        ),
-    }
-
-
-def _var_attrs() -> dict[str, dict[str, Any]]:
-    attrs = {k: dict(v) for k, v in variable_attrs().items()}
-    for k in ("F0_direct", "F0_wkb_eq32", "F0_wkb_eq27"):
-        attrs[k]["comment"] = "+inf where status = 2 (F(0) = infinity); NaN where status = 3, 4"
-    for k in ("dev_eq32", "dev_eq27"):
-        attrs[k]["comment"] = "NaN where status = 2, 3, 4"
-    attrs["converged"]["comment"] = "False where status != 0"
-    attrs["status"] = _status_attrs()
-    return attrs
-
-
-def _coords(cfg: SweepConfig) -> dict[str, Any]:
-    coords: dict[str, Any] = {}
+def _coords(cfg: SweepConfig) -> dict[str, xr.Variable]:
+    coords: dict[str, xr.Variable] = {}
     for a in cfg.axes:
         coords[a.name] = xr.Variable(
             a.name, a.values.copy(), attrs={**PARAMETER_ATTRS[a.name], "scale": a.scale}
@@ -338,259 +354,47 @@ def _coords(cfg: SweepConfig) -> dict[str, Any]:
     return coords
 
 
-def _provenance(cfg: SweepConfig, fingerprint: str, command: str | None) -> dict[str, Any]:
-    now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
-    now = now.replace("+00:00", "Z")
-    if command is None:
-        command = shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv else ""
-    return {
-        "title": "Cooperon F(0): direct solution of Eq. (24) vs closed forms (27), (32) on a grid",
-        "Conventions": "CF-1.8",
-        "source": f"cooperon {__version__}",
-        "cooperon_version": __version__,
-        "date_created": now,
-        "history": f"{now} {command}",
-        "command": command,
-        "rtol": float(cfg.rtol),
-        "config_toml": cfg.to_toml(),
-        _FINGERPRINT_ATTR: fingerprint,
-        "normalisation": "c = 1/(2 tau T rho) = 1; times in units of tau, energies in hbar/tau",
-        "method": "cooperon.compare_values at every grid point (solve_direct, wkb.F0_eq32/eq27)",
-    }
+def _attrs(cfg: SweepConfig, fingerprint: str, command: str | None) -> dict[str, Any]:
+    attrs: dict[str, Any] = provenance(
+        "Cooperon F(0): direct solution of Eq. (24) vs closed forms (27), (32) on a grid",
+        command,
+    )
+    attrs.update(
+        rtol=cfg.rtol,
+        method="cooperon.studies.comparison.compare_point at every grid point",
+        normalisation="c = 1/(2 tau T rho) = 1; times in units of tau",
+        config_toml=cfg.to_toml(),
+    )
+    attrs[FINGERPRINT_ATTR] = fingerprint
+    return attrs
 
 
-def _assemble(
-    cfg: SweepConfig,
-    data: Mapping[str, np.ndarray],
-    attrs: Mapping[str, Any],
-) -> xr.Dataset:
-    var_attrs = _var_attrs()
+def _dataset(cfg: SweepConfig, data: Mapping[str, Any], attrs: Mapping[str, Any]) -> xr.Dataset:
+    var_attrs = variable_attrs(VARIABLES)
     dims = cfg.names
     ds = xr.Dataset(
-        {k: xr.Variable(dims, data[k], attrs=var_attrs[k]) for k in _OUT_VARS},
+        {k: xr.Variable(dims, data[k], attrs=var_attrs[k]) for k in _OUTPUTS},
         coords=_coords(cfg),
-        attrs=dict(attrs),
     )
+    ds.attrs.update(attrs)
     return ds
 
 
-def _empty_data(shape: tuple[int, ...]) -> dict[str, np.ndarray]:
-    data = {k: np.full(shape, np.nan) for k in _FLOAT_VARS}
-    data["converged"] = np.zeros(shape, dtype=bool)
-    data["status"] = np.full(shape, STATUS_PENDING, dtype=np.int8)
-    return data
+def _template(cfg: SweepConfig, attrs: Mapping[str, Any]) -> tuple[xr.Dataset, dict[str, Any]]:
+    """The dataset with lazy (never computed) data variables, and their fill values."""
+    import dask.array as da
 
-
-def _run_dims(cfg: SweepConfig) -> tuple[str, ...]:
-    return tuple(f"chunk_{n}" for n in cfg.names)
-
-
-# ---------------------------------------------------------------------------
-# the Zarr store
-# ---------------------------------------------------------------------------
-
-
-def _store_path(store: str | os.PathLike) -> Path:
-    if isinstance(store, (str, os.PathLike)):
-        return Path(store)
-    raise TypeError(f"store must be a path to a local Zarr directory, got {type(store).__name__}")
-
-
-def check_store(
-    store: str | os.PathLike, cfg: SweepConfig, chunks: Mapping[str, int] | None = None
-) -> bool:
-    """Check that ``store`` can hold (or resume) the sweep ``cfg``.
-
-    Returns
-    -------
-    bool
-        False if the store does not exist yet, True if it exists and was
-        made from the same configuration.
-
-    Raises
-    ------
-    ValueError
-        If it exists but is not a cooperon sweep store, or was made from a
-        different configuration (different axes, fixed parameters, rtol or
-        chunks).
-    """
-    path = _store_path(store)
-    if not path.exists():
-        return False
-    chunks = dict(chunks) if chunks is not None else resolve_chunks(cfg)
-    want = cfg.fingerprint(chunks)
-    try:
-        with xr.open_zarr(path, consolidated=False) as ds:
-            have = ds.attrs.get(_FINGERPRINT_ATTR)
-            have_toml = ds.attrs.get("config_toml", "")
-    except Exception as exc:  # noqa: BLE001 - anything unreadable is refused the same way
-        raise ValueError(
-            f"store {str(path)!r} exists but is not a readable cooperon sweep store "
-            f"({type(exc).__name__}: {exc}); remove it or choose another store"
-        ) from None
-    if have is None:
-        raise ValueError(
-            f"store {str(path)!r} exists but was not written by cooperon.sweep "
-            "(no sweep fingerprint); remove it or choose another store"
-        )
-    if have != want:
-        raise ValueError(
-            f"store {str(path)!r} was made from a different sweep configuration "
-            "(axes, fixed parameters, rtol or chunks differ), so it cannot be resumed. "
-            "Remove it or choose another store. Its configuration was:\n"
-            f"{have_toml}\nthis sweep's is:\n{cfg.replace(chunks=chunks).to_toml()}"
-        )
-    return True
-
-
-def _create_store(path: Path, template: xr.Dataset, cfg: SweepConfig, sizes: dict) -> None:
-    """Write the full template through a temporary directory and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    try:
-        chunk_shape = tuple(sizes[n] for n in cfg.names)
-        encoding: dict[str, dict[str, Any]] = {k: {"chunks": chunk_shape} for k in _OUT_VARS}
-        encoding[_RUN_VAR] = {"chunks": (1,) * len(cfg.names)}
-        template.to_zarr(tmp / "store.zarr", mode="w", encoding=encoding, consolidated=False)
-        os.replace(tmp / "store.zarr", path)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _open_store(path: Path) -> xr.Dataset:
-    return xr.open_zarr(path, consolidated=False)
-
-
-class _StoreWriter:
-    """Writes finished chunks into their regions, then records them as done."""
-
-    def __init__(self, path: Path, cfg: SweepConfig, run: int) -> None:
-        self.path = path
-        self.cfg = cfg
-        self.run = run
-
-    def write(self, cidx: ChunkIndex, region: tuple[slice, ...], res: ChunkResult) -> None:
-        dims = self.cfg.names
-        block = xr.Dataset({k: (dims, res[k]) for k in _OUT_VARS})
-        block.to_zarr(
-            self.path,
-            region=dict(zip(dims, region, strict=True)),
-            mode="r+",
-            consolidated=False,
-        )
-        # only now, after the data, mark the chunk as done (a single tiny Zarr chunk)
-        run_dims = _run_dims(self.cfg)
-        mark = xr.Dataset(
-            {_RUN_VAR: (run_dims, np.full((1,) * len(dims), self.run, dtype=np.int16))}
-        )
-        mark.to_zarr(
-            self.path,
-            region={d: slice(i, i + 1) for d, i in zip(run_dims, cidx, strict=True)},
-            mode="r+",
-            consolidated=False,
-        )
-
-
-# ---------------------------------------------------------------------------
-# schedulers
-# ---------------------------------------------------------------------------
-
-_LOCAL = {
-    "threads": "threads",
-    "threading": "threads",
-    "processes": "processes",
-    "multiprocessing": "processes",
-    "synchronous": "synchronous",
-    "sync": "synchronous",
-    "single-threaded": "synchronous",
-}
-
-
-#: Grids with fewer points run on threads by default: starting worker processes
-#: (imports and Numba code in each, ~3-8 s) would cost more than it saves.
-MIN_POINTS_FOR_PROCESSES = 256
-
-
-def _default_scheduler(n_points: int) -> str:
-    if (os.cpu_count() or 1) < 2:
-        return "synchronous"
-    return "processes" if n_points >= MIN_POINTS_FOR_PROCESSES else "threads"
-
-
-def _run_local(
-    tasks: Mapping[str, Any],
-    on_result: Callable[[str, ChunkResult], None],
-    scheduler: str,
-    pool: concurrent.futures.Executor | None,
-) -> None:
-    import dask
-    from dask.callbacks import Callback
-
-    keys = set(tasks)
-
-    def posttask(key, result, dsk, state, worker_id):  # noqa: ANN001 - dask signature
-        if key in keys:
-            on_result(key, result)
-
-    kwargs: dict[str, Any] = {"scheduler": scheduler}
-    if pool is not None:
-        kwargs["pool"] = pool
-    with Callback(posttask=posttask):
-        dask.compute(list(tasks.values()), **kwargs)
-
-
-def _run_distributed(
-    tasks: Mapping[str, Any], on_result: Callable[[str, ChunkResult], None], scheduler: Any
-) -> None:
-    from distributed import Client, as_completed
-
-    own = not isinstance(scheduler, Client)
-    client = Client(scheduler) if own else scheduler
-    try:
-        futures = client.compute(list(tasks.values()))
-        by_key = {f.key: k for f, k in zip(futures, tasks, strict=True)}
-        for fut, result in as_completed(futures, with_results=True):
-            on_result(by_key[fut.key], result)
-    finally:
-        if own:
-            client.close()
-
-
-def check_scheduler(scheduler: Any) -> None:
-    """Raise ``ValueError``/``TypeError`` now for a scheduler :func:`sweep` cannot use.
-
-    Does not connect to a distributed scheduler (only its form is checked).
-    """
-    _classify_scheduler(scheduler)
-
-
-def _classify_scheduler(scheduler: Any, n_points: int = 0) -> tuple[str, Any]:
-    """('local', name) / ('pool', (name, executor)) / ('distributed', client-or-address)."""
-    if scheduler is None:
-        return "local", _default_scheduler(n_points)
-    if isinstance(scheduler, str):
-        if scheduler in _LOCAL:
-            return "local", _LOCAL[scheduler]
-        if "://" in scheduler or ":" in scheduler:
-            return "distributed", scheduler
-        raise ValueError(
-            f"scheduler: {scheduler!r} is neither a local scheduler ({', '.join(sorted(_LOCAL))}) "
-            "nor a dask.distributed address such as 'tcp://host:8786'"
-        )
-    if isinstance(scheduler, concurrent.futures.ProcessPoolExecutor):
-        return "pool", ("processes", scheduler)
-    if isinstance(scheduler, concurrent.futures.ThreadPoolExecutor):
-        return "pool", ("threads", scheduler)
-    try:
-        from distributed import Client
-    except ImportError:  # pragma: no cover
-        Client = ()  # noqa: N806
-    if isinstance(scheduler, Client):
-        return "distributed", scheduler
-    raise TypeError(
-        "scheduler must be None, 'threads', 'processes', 'synchronous', a scheduler address, "
-        f"a distributed.Client or a concurrent.futures executor (got {scheduler!r})"
-    )
+    shape = cfg.shape
+    fill: dict[str, Any] = {}
+    lazy: dict[str, Any] = {}
+    for k, arr in empty_arrays((1,) * len(shape), VARIABLES).items():
+        if k == "message":
+            fill[k] = ""
+            lazy[k] = da.zeros(shape, dtype=np.dtypes.StringDType(), chunks=-1)
+        else:
+            fill[k] = arr.flat[0].item()
+            lazy[k] = da.full(shape, fill[k], dtype=arr.dtype, chunks=-1)
+    return _dataset(cfg, lazy, attrs), fill
 
 
 # ---------------------------------------------------------------------------
@@ -598,26 +402,44 @@ def _classify_scheduler(scheduler: Any, n_points: int = 0) -> tuple[str, Any]:
 # ---------------------------------------------------------------------------
 
 
+def _fixed(cfg: SweepConfig) -> dict[str, float]:
+    return {n: float(cfg.fixed.get(n, 0.0)) for n in PARAMETER_NAMES if n not in cfg.names}
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
 def run_sweep(
     cfg: SweepConfig,
     *,
     store: str | os.PathLike | None = None,
     scheduler: Any = None,
+    workers: Workers | None = None,
     progress: bool = True,
     netcdf: str | os.PathLike | None = None,
     command: str | None = None,
+    restart: bool = False,
+    on_chunk: OnChunk | None = None,
     desc: str | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> xr.Dataset:
     """Run a validated sweep configuration (the engine behind :func:`sweep`).
 
     Parameters
     ----------
     cfg
-        The sweep (:class:`cooperon.config.SweepConfig`).
-    store, scheduler, progress, netcdf, command
+        The sweep (:class:`cooperon.studies.config.SweepConfig`).
+    store, scheduler, progress, netcdf, command, restart, on_chunk
         As for :func:`sweep`.
+    workers
+        Already opened workers (:func:`.execution.open_workers`) to use
+        instead of ``scheduler`` (several sweeps can share warm workers); the
+        caller closes them.
     desc
-        Label of the progress bar.
+        Label of the progress bar and the plan line.
+    log
+        Receives the plan line (default: stderr, if ``progress``).
 
     Returns
     -------
@@ -626,138 +448,117 @@ def run_sweep(
     """
     from tqdm import tqdm
 
-    kind, sched = _classify_scheduler(scheduler, math.prod(cfg.shape))
-    sizes = resolve_chunks(cfg)
+    log = log or (_stderr if progress else (lambda msg: None))
+    desc = desc or "sweep"
+    plan = plan_sweep(cfg)
+    sizes = dict(zip(cfg.names, plan.chunk_shape, strict=True))
     cfg = cfg.replace(chunks=sizes)
     fingerprint = cfg.fingerprint(sizes)
-    shape = cfg.shape
-    slices = _chunk_slices(shape, [sizes[n] for n in cfg.names])
-    n_chunks_shape = tuple(max(i) + 1 for i in zip(*slices, strict=True))
-
-    path = _store_path(store) if store is not None else None
-    done: set[ChunkIndex] = set()
-    run = 1
-    if path is not None:
-        if check_store(path, cfg, sizes):
-            with _open_store(path) as ds0:
-                runs = ds0[_RUN_VAR].values
-            done = {tuple(int(i) for i in idx) for idx in zip(*np.nonzero(runs), strict=True)}
-            run = int(runs.max()) + 1
-        else:
-            attrs = _provenance(cfg, fingerprint, command)
-            template = _assemble(cfg, _empty_data(shape), attrs)
-            template[_RUN_VAR] = xr.Variable(
-                _run_dims(cfg),
-                np.zeros(n_chunks_shape, dtype=np.int16),
-                attrs={
-                    "long_name": "completion record: run that computed each chunk",
-                    "units": "1",
-                    "comment": (
-                        "0 = not computed yet; k >= 1 = written by the k-th run on this store. "
-                        "Chunk (i, j, ...) covers grid indices [i*c, (i+1)*c) along each axis, "
-                        "c = chunk_sizes"
-                    ),
-                },
-            )
-            template.attrs["chunk_sizes"] = np.array([sizes[n] for n in cfg.names], np.int64)
-            _create_store(path, template, cfg, sizes)
-        writer = _StoreWriter(path, cfg, run)
-    else:
-        writer = None
-        data = _empty_data(shape)
-
-    todo = {c: s for c, s in slices.items() if c not in done}
-    names = cfg.names
-    fixed = {n: float(cfg.fixed.get(n, 0.0)) for n in PARAMETER_NAMES if n not in names}
-    prefix = f"cooperon-sweep-{fingerprint[:16]}"
-    key_of = {c: f"{prefix}-{'-'.join(map(str, c))}" for c in todo}
-    chunk_of = {k: c for c, k in key_of.items()}
-
-    tasks: dict[str, Any] = {}
-    if todo:
-        import dask
-
-        for c, region in todo.items():
-            vals = tuple(a.values[s] for a, s in zip(cfg.axes, region, strict=True))
-            tasks[key_of[c]] = dask.delayed(compute_chunk, pure=True)(
-                names, vals, fixed, cfg.rtol, dask_key_name=key_of[c]
-            )
-
-    exit_after = _exit_hook()
-    bar = tqdm(
-        total=len(slices),
-        initial=len(done),
-        desc=desc or "sweep",
-        unit="chunk",
-        disable=not progress,
-        dynamic_ncols=True,
-    )
-    n_new = 0
-
-    def on_result(key: str, res: ChunkResult) -> None:
-        nonlocal n_new
-        c = chunk_of[key]
-        region = slices[c]
-        if writer is not None:
-            writer.write(c, region, res)
-        else:
-            for k in _OUT_VARS:
-                data[k][region] = res[k]
-        n_new += 1
-        bar.update(1)
-        if exit_after is not None and n_new >= exit_after:
-            bar.close()
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(EXIT_HOOK_CODE)
-
-    try:
-        if tasks:
-            if kind == "distributed":
-                _run_distributed(tasks, on_result, sched)
-            elif kind == "pool":
-                _run_local(tasks, on_result, sched[0], sched[1])
-            else:
-                _run_local(tasks, on_result, sched, None)
-    finally:
-        bar.close()
-    if n_new != len(todo):
-        raise RuntimeError(f"sweep finished with {n_new} of {len(todo)} chunks computed")
-
-    if path is not None:
-        with _open_store(path) as stored:
-            ds = stored.load()
-        ds = ds.drop_vars(_RUN_VAR)
-        ds.attrs.pop("chunk_sizes", None)
-        ds = ds[list(_OUT_VARS)]  # canonical variable order
-        for var in ds.variables.values():
-            var.encoding = {}  # Zarr encodings need not suit other formats (NetCDF)
-        if run > 1:  # a resumed sweep: say so in the history (of the result, not the store)
-            now = _provenance(cfg, fingerprint, command)
-            ds.attrs["history"] = (
-                f"{ds.attrs.get('history', '')}\n{now['history']} "
-                f"(run {run} on this store: {n_new} of {len(slices)} chunks computed)"
-            ).strip()
-    else:
-        ds = _assemble(cfg, data, _provenance(cfg, fingerprint, command))
-    ds.attrs["chunks_computed_this_run"] = int(n_new)
-    ds.attrs["chunks_total"] = len(slices)
+    path = check_output_dir(store, "store") if store is not None else None
     if netcdf is not None:
-        from .io import write_netcdf
+        check_output_file(netcdf, "netcdf")
+    exists = False
+    if path is not None:
+        try:
+            exists = check_sweep_store(cfg, path)
+        except StoreMismatchError:
+            if not restart:
+                raise
+            log(f"{desc}: removing {str(path)!r} (made from another configuration; restart)")
+            shutil.rmtree(path)
 
+    own = workers is None
+    if workers is None:
+        workers = open_workers(scheduler, n_tasks=plan.n_chunks)
+    attrs = _attrs(cfg, fingerprint, command)
+    sink: SweepStore | None = None
+    data: dict[str, np.ndarray] | None = None
+    n_new = 0
+    bar = None
+    try:
+        if exists:
+            sink = SweepStore.open(path)
+        done: set[ChunkIndex] = sink.done if sink is not None else set()
+        todo = [tuple(int(i) for i in c) for c in np.ndindex(*plan.counts)]
+        todo = [c for c in todo if c not in done]
+
+        def n_points(c: ChunkIndex) -> int:
+            return math.prod(s.stop - s.start for s in _region(c, plan.chunk_shape, plan.shape))
+
+        todo_points = sum(n_points(c) for c in todo)
+        fixed = _fixed(cfg)
+        cost = _sample_cost(cfg, fixed, todo, plan) if todo else None
+        log(f"{desc}: {plan.describe(len(todo), todo_points, cost, workers)}")
+        workers.start()
+        if path is None:
+            data = empty_arrays(plan.shape, VARIABLES)
+        elif sink is None:
+            template, fill = _template(cfg, attrs)
+            sink = SweepStore.create(path, template, plan.chunk_shape, plan.counts, fill)
+        bar = tqdm(
+            total=plan.n_points,
+            initial=plan.n_points - todo_points,
+            desc=desc,
+            unit="pt",
+            disable=not progress,
+            dynamic_ncols=True,
+            file=sys.stderr,
+        )
+
+        def tasks() -> Iterator[tuple[ChunkIndex, Callable, tuple]]:
+            for c in todo:
+                region = _region(c, plan.chunk_shape, plan.shape)
+                vals = tuple(a.values[s] for a, s in zip(cfg.axes, region, strict=True))
+                yield c, compute_chunk, (cfg.names, vals, fixed, cfg.rtol)
+
+        def on_result(c: ChunkIndex, res: dict[str, np.ndarray]) -> None:
+            nonlocal n_new
+            region = _region(c, plan.chunk_shape, plan.shape)
+            if sink is not None:
+                sink.write(c, region, res)
+            else:
+                for k in _OUTPUTS:
+                    data[k][region] = res[k]
+            n_new += 1
+            bar.update(res["status"].size)
+            if on_chunk is not None:
+                on_chunk(c, n_new)
+
+        run_tasks(workers, tasks(), on_result)
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.close()
+        if own:
+            workers.close(cancel=True)
+            own = False
+        kept = sink.count_done() if sink is not None else 0
+        raise SweepInterrupted(kept, plan.n_chunks, path) from None
+    except BaseException:
+        if own:
+            workers.close(cancel=True)
+            own = False
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+        if own:
+            workers.close()
+
+    if sink is not None:
+        ds = sink.load()
+        if sink.run > 1:  # a resumed sweep: say so in the history of the result
+            ds.attrs["history"] = (
+                f"{ds.attrs['history']}\n{attrs['history']} (run {sink.run} on this store: "
+                f"{n_new} of {plan.n_chunks} chunks computed)"
+            )
+    else:
+        ds = _dataset(cfg, data, attrs)
+    ds.attrs["chunks_computed_this_run"] = int(n_new)
+    ds.attrs["chunks_total"] = plan.n_chunks
+    ds.attrs["executor"] = workers.description
+    if netcdf is not None:
         write_netcdf(ds, netcdf)
     return ds
-
-
-def _exit_hook() -> int | None:
-    raw = os.environ.get(EXIT_HOOK_ENV)
-    if not raw:
-        return None
-    try:
-        k = int(raw)
-    except ValueError:
-        raise ValueError(f"{EXIT_HOOK_ENV} must be an integer (got {raw!r})") from None
-    return k if k >= 1 else None
 
 
 def sweep(
@@ -771,6 +572,8 @@ def sweep(
     progress: bool = True,
     netcdf: str | os.PathLike | None = None,
     command: str | None = None,
+    restart: bool = False,
+    on_chunk: OnChunk | None = None,
 ) -> xr.Dataset:
     """Direct solution of Eq. (24) vs the closed forms (27), (32) on a parameter grid.
 
@@ -778,7 +581,8 @@ def sweep(
     of Eq. (24) solved directly (to relative accuracy ``rtol``), the closed
     form (32) with ϑ of (33), Eq. (27) with the WKB resolvent (31) (= 1 + (32)),
     their relative deviations from the direct value and λ_max = sup(1 − Φ)
-    of Eq. (25).
+    of Eq. (25).  Works from a plain script (no ``if __name__ ==
+    "__main__":`` guard needed on Linux; see :mod:`.execution`).
 
     Parameters
     ----------
@@ -792,56 +596,77 @@ def sweep(
     rtol
         Requested relative accuracy of the direct F(0), in [1e-13, 0.1].
     store
-        Path of a Zarr store (local directory) written chunk by chunk; an
-        existing store from the same configuration is resumed (finished
-        chunks are not recomputed), one from another configuration is
-        refused.  ``None``: results are kept in memory only.
+        Path of a Zarr store (a directory; its parent must exist) written
+        chunk by chunk; an existing store of the same configuration is
+        resumed (finished chunks are not recomputed), one of another
+        configuration is refused (or replaced, with ``restart=True``).
+        ``None``: results are kept in memory only.
     scheduler
-        ``None`` (local processes, one per core; threads below
-        :data:`MIN_POINTS_FOR_PROCESSES` points), ``"threads"``,
-        ``"processes"``, ``"synchronous"``, a :class:`concurrent.futures`
-        executor, a :class:`distributed.Client` or a scheduler address.
-        The numbers are identical with every choice.
+        ``None`` (local processes, one per core; see
+        :func:`.execution.open_workers`), ``"processes"``, ``"threads"``,
+        ``"synchronous"``, a dask.distributed address (tried for 5 s) or
+        ``Client``, or a :class:`concurrent.futures.Executor`.  The numbers
+        are identical with every choice.
     chunks
         Points per chunk: one int for every axis, one per axis (sequence in
-        axis order, or mapping); default: automatic (≤ 64 points per chunk).
+        axis order, or mapping); default: automatic (:func:`resolve_chunks`).
     progress
-        Show a tqdm progress bar over chunks (on stderr).
+        Print the plan (grid size, memory, time estimate) and show a tqdm
+        progress bar, on stderr.
     netcdf
-        Also write the result to this NetCDF file (atomically,
-        :func:`cooperon.io.write_netcdf`).
+        Also write the result to this NetCDF file (atomically; its directory
+        must exist).
     command
-        Command line recorded in the provenance (default: ``sys.argv``).
+        Command line recorded in the ``history`` attribute (default: ``sys.argv``).
+    restart
+        Replace a store made from another configuration instead of refusing it.
+    on_chunk
+        ``on_chunk(index, n)`` after the n-th chunk of this run was written
+        (and recorded in the store): progress reporting, tests.
 
     Returns
     -------
     xarray.Dataset
         Dimensions = the axes (coordinates with CF attributes); scalar
-        coordinates = the fixed parameters; variables ``F0_direct``,
+        coordinates = the fixed parameters; the variables of
+        :data:`~cooperon.studies.comparison.VARIABLES` (``F0_direct``,
         ``F0_direct_error``, ``F0_wkb_eq32``, ``F0_wkb_eq27``, ``dev_eq32``,
-        ``dev_eq27``, ``lambda_max`` (float64), ``converged`` (bool) and
-        ``status`` (int8; 0 ok, 1 not converged, 2 no cutoff with F(0) = ∞,
-        3 invalid point, 4 solver failed -- see the module docstring);
-        provenance in ``attrs``.
+        ``dev_eq27``, ``lambda_max`` float64; ``converged`` bool), ``status``
+        (int8, :class:`~cooperon.studies.schema.Status`: 0 ok, 1 not
+        converged, 2 no cutoff with F(0) = ∞, 3 invalid point, 4 numerical
+        failure) and ``message`` (str: why a point is not ok); provenance
+        (``Conventions``, ``history``, ``date_created``, ``config_toml``, ...)
+        in ``attrs``.
 
     Raises
     ------
     ValueError
-        Before any work, for an invalid argument (unknown parameter, empty or
-        non-finite or non-increasing axis, a parameter both swept and fixed,
-        bad rtol or chunks), naming it; for a store from another configuration.
+        Before any work, naming the argument: an invalid axis, fixed value,
+        rtol or chunks; a grid too large for the memory; an output path that
+        cannot be written; a store of another configuration
+        (:class:`~.store.StoreMismatchError`); an unusable scheduler
+        (:class:`~.execution.SchedulerError`).
+    SweepInterrupted
+        On Ctrl-C (a ``KeyboardInterrupt``), saying how many chunks the store keeps.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from cooperon.sweep import sweep
-    >>> ds = sweep({"tau_over_tau3": [0.01, 0.1], "gamma_tau": [0.1, 1.0]},
-    ...            fixed={"Dq2_tau": 0.02}, rtol=1e-6, progress=False,
-    ...            scheduler="synchronous")
+    >>> import cooperon
+    >>> ds = cooperon.sweep({"tau_over_tau3": [0.01, 0.1], "gamma_tau": [0.1, 1.0]},
+    ...                     fixed={"Dq2_tau": 0.02}, rtol=1e-6, progress=False,
+    ...                     scheduler="synchronous")
     >>> ds.dev_eq27.dims
     ('tau_over_tau3', 'gamma_tau')
     """
     cfg = SweepConfig.from_arrays(axes, fixed, rtol, chunks, check_region=False)
     return run_sweep(
-        cfg, store=store, scheduler=scheduler, progress=progress, netcdf=netcdf, command=command
+        cfg,
+        store=store,
+        scheduler=scheduler,
+        progress=progress,
+        netcdf=netcdf,
+        command=command,
+        restart=restart,
+        on_chunk=on_chunk,
     )
