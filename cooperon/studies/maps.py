@@ -541,9 +541,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
     except SweepInterrupted as exc:
+        if exc.created:
+            msg = f"{exc.kept} of {exc.total} chunks of {str(exc.store)!r} kept"
+        else:
+            msg = f"{str(exc.store)!r} not created yet"
         print(
-            f"{prog}: interrupted: {exc.kept} of {exc.total} chunks of {str(exc.store)!r} kept "
-            "(maps before it are complete); run the same command again to resume",
+            f"{prog}: interrupted: {msg} (maps before it are complete); run the same command "
+            "again to resume",
             file=sys.stderr,
         )
         return 130

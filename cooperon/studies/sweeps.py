@@ -99,12 +99,16 @@ class SweepInterrupted(KeyboardInterrupt):
         Chunks recorded as done in the store (read back from it) and chunks
         of the grid.
     store : pathlib.Path or None
+    created : bool
+        Whether the store existed when the sweep was interrupted.
     """
 
-    def __init__(self, kept: int, total: int, store: Path | None) -> None:
-        self.kept, self.total, self.store = kept, total, store
+    def __init__(self, kept: int, total: int, store: Path | None, created: bool = True) -> None:
+        self.kept, self.total, self.store, self.created = kept, total, store, created
         if store is None:
             text = f"interrupted: {total} chunks, none kept (no store given)"
+        elif not created:
+            text = f"interrupted before {str(store)!r} was created: {total} chunks, none kept"
         else:
             text = (
                 f"interrupted: {kept} of {total} chunks kept in {str(store)!r}; run the "
@@ -457,19 +461,21 @@ def run_sweep(
     path = check_output_dir(store, "store") if store is not None else None
     if netcdf is not None:
         check_output_file(netcdf, "netcdf")
-    exists = False
+    exists = stale = False
     if path is not None:
         try:
             exists = check_sweep_store(cfg, path)
         except StoreMismatchError:
             if not restart:
                 raise
-            log(f"{desc}: removing {str(path)!r} (made from another configuration; restart)")
-            shutil.rmtree(path)
+            stale = True
 
     own = workers is None
     if workers is None:
         workers = open_workers(scheduler, n_tasks=plan.n_chunks)
+    if stale:  # only now that every check has passed
+        log(f"{desc}: removing {str(path)!r} (made from another configuration; restart)")
+        shutil.rmtree(path)
     attrs = _attrs(cfg, fingerprint, command)
     sink: SweepStore | None = None
     data: dict[str, np.ndarray] | None = None
@@ -532,7 +538,7 @@ def run_sweep(
             workers.close(cancel=True)
             own = False
         kept = sink.count_done() if sink is not None else 0
-        raise SweepInterrupted(kept, plan.n_chunks, path) from None
+        raise SweepInterrupted(kept, plan.n_chunks, path, created=sink is not None) from None
     except BaseException:
         if own:
             workers.close(cancel=True)
