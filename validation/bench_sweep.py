@@ -12,9 +12,11 @@ Eq. (24) to rtol and the closed forms (27), (32)).  Printed:
 1. *Per point*, serially in this process on every 4th point of each axis:
    the time of the direct solution and of the closed forms.  Their sum times
    the number of points is the serial cost of the grid, ``T₁`` (CPU seconds).
-2. *Per task*: the round trip of an empty task through each executor, and
-   the start of the worker pool (with ``fork`` the workers inherit this
-   process's compiled code: no warm-up of their own).
+2. *Worker warm-up and per task*: the first point in a new worker process
+   started with ``fork`` from this (warm) process -- it inherits the
+   compiled code -- and with ``spawn`` (imports and loading the Numba code
+   from its cache); the round trip of an empty task through each executor,
+   and the start of the worker pool.
 3. *The sweeps* (``cooperon.sweep`` on each scheduler, in memory, and
    ``processes`` again into a Zarr store): wall time from the call to the
    returned dataset (everything a user waits for), CPU time of this process
@@ -83,6 +85,23 @@ def per_point_costs(axes: dict, fixed: dict, rtol: float, step: int) -> tuple[fl
     return direct / n, closed / n, n
 
 
+def _first_point() -> None:
+    from cooperon.studies.comparison import compare_point
+
+    compare_point({"tau_over_tau3": 0.1, "gamma_tau": 0.1, "Dq2_tau": 0.02}, 1e-6)
+
+
+def worker_warm_up(method: str) -> float:
+    """Seconds from starting one worker process to the result of its first grid point."""
+    import concurrent.futures as cf
+    import multiprocessing
+
+    t0 = time.perf_counter()
+    with cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context(method)) as pool:
+        pool.submit(_first_point).result()
+        return time.perf_counter() - t0
+
+
 def task_overhead(scheduler: str, n_tasks: int = 200) -> tuple[float, float, str]:
     """Seconds to start the pool, and per empty task (submit → result), for ``scheduler``."""
     t0 = time.perf_counter()
@@ -130,7 +149,13 @@ def main(argv: list[str] | None = None) -> int:
         f"\n1. per point (serial, {n_sample} points): direct solution {1e3 * t_direct:.2f} ms, "
         f"closed forms {1e3 * t_closed:.2f} ms; serial cost of the grid T1 = {t1:.1f} s"
     )
-    print("\n2. per task:")
+    print("\n2. worker warm-up (first point in a new worker process):")
+    for method in ("fork", "spawn"):
+        total, inside = worker_warm_up(method)
+        print(
+            f"   {method}: {total:.2f} s from start to result, {inside:.2f} s of it in the worker"
+        )
+    print("   per task:")
     schedulers = [s.strip() for s in args.schedulers.split(",") if s.strip()]
     for sched in schedulers:
         start, per_task, desc = task_overhead(sched)
