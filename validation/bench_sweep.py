@@ -150,11 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         f"closed forms {1e3 * t_closed:.2f} ms; serial cost of the grid T1 = {t1:.1f} s"
     )
     print("\n2. worker warm-up (first point in a new worker process):")
-    for method in ("fork", "spawn"):
-        total, inside = worker_warm_up(method)
-        print(
-            f"   {method}: {total:.2f} s from start to result, {inside:.2f} s of it in the worker"
-        )
+    for method, what in (("fork", "inherits the compiled code"), ("spawn", "imports, cache")):
+        print(f"   {method} ({what}): {worker_warm_up(method):.2f} s")
     print("   per task:")
     schedulers = [s.strip() for s in args.schedulers.split(",") if s.strip()]
     for sched in schedulers:
