@@ -76,7 +76,7 @@ def check_store(path: str | os.PathLike, fingerprint: str, config_toml: str) -> 
     if not path.exists():
         return False
     try:
-        with xr.open_zarr(path, consolidated=False) as ds:
+        with xr.open_zarr(path, consolidated=False, chunks=None) as ds:
             have = ds.attrs.get(FINGERPRINT_ATTR)
             have_toml = str(ds.attrs.get(CONFIG_ATTR, ""))
     except Exception as exc:  # noqa: BLE001 - anything unreadable is refused the same way
@@ -227,7 +227,7 @@ class SweepStore:
     def open(cls, path: str | os.PathLike) -> SweepStore:
         """Open an existing store (checked with :func:`check_store`) to resume it."""
         path = Path(path)
-        with xr.open_zarr(path, consolidated=False) as ds:
+        with xr.open_zarr(path, consolidated=False, chunks=None) as ds:
             names = [n for n in ds.data_vars if n != RUN_VAR]
         return cls(path, names)
 
@@ -256,7 +256,7 @@ class SweepStore:
 
     def load(self) -> xr.Dataset:
         """The dataset in memory, without the completion record and store-only attributes."""
-        with xr.open_zarr(self.path, consolidated=False) as stored:
+        with xr.open_zarr(self.path, consolidated=False, chunks=None) as stored:
             ds = stored.drop_vars(RUN_VAR).load()
         for key in ("chunk_sizes", RUNS_ATTR):
             ds.attrs.pop(key, None)
