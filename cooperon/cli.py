@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 import time
 
 from . import __version__
@@ -50,7 +51,10 @@ def _add_parameter_flags(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``cooperon`` with its ``compare`` and ``map`` subcommands."""
-    epilog = "exit status:\n" + "\n".join(f"  {k:>3}  {v}" for k, v in EXIT_CODES.items())
+    epilog = "exit status:\n" + "\n".join(
+        textwrap.fill(v, 78, initial_indent=f"  {k:>3}  ", subsequent_indent=" " * 7)
+        for k, v in EXIT_CODES.items()
+    )
     parser = argparse.ArgumentParser(
         prog="cooperon",
         description=(
