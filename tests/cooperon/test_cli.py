@@ -86,6 +86,14 @@ def _zombie(pid: int) -> bool:
         return False
 
 
+def _peak_memory(pid: int) -> float:
+    """Peak resident memory of ``pid`` so far, in bytes (VmHWM of /proc/PID/status)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return float(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM")
+
+
 def _unwritable_dir(tmp_path: Path) -> Path:
     """A directory in which no file can be created (permissions; for root, /sys)."""
     ro = tmp_path / "read-only"
@@ -399,6 +407,7 @@ def test_ctrl_c_keeps_finished_chunks_and_says_how_many(num, tmp_path):
     store = out / "big.zarr"
     _wait_for_chunks(store, 2, proc)
     workers = _children(proc.pid)
+    peak = _peak_memory(proc.pid)
     os.killpg(proc.pid, signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
@@ -417,6 +426,9 @@ def test_ctrl_c_keeps_finished_chunks_and_says_how_many(num, tmp_path):
     assert not any(n in stderr for n in NOISE), stderr
     assert _leftovers(tmp_path) == []
     assert _alive(workers) == []
+    # the program with its imports takes ~280 MB, and the 3.2 M-point grid adds ~20 MB
+    # while it runs (measured); growing with the grid (1.8 GB before) would exceed this
+    assert peak < 600e6, peak
     # the chunks run in grid order, a few at a time: all kept ones lie in the first 16
     # rows of chunks (reading the whole record of 200 000 chunks would take long)
     with xr.open_zarr(store, consolidated=False) as ds:
