@@ -1,7 +1,7 @@
 """Tests of the command-line program ``cooperon``: ``compare``, and ``map`` as users run it.
 
-The ``map`` tests reproduce what users did to the program (the table of
-issue "Sweeps and the command line that survive what users do"), each in a
+The scenario tests reproduce what users did to the program (a grid too large,
+an unreachable scheduler, an unwritable path, Ctrl-C, kill -9, ...), each in a
 subprocess (``python -m cooperon``, environment inherited), and check the
 exit status, the one-line message, that nothing is left on disk and that no
 worker process outlives its parent.
@@ -197,12 +197,12 @@ def test_python_dash_m_help_lists_flags_and_exit_codes():
 
 
 # --------------------------------------------------------------------------
-# what users did (one test per row of the issue's table)
+# what users did (one test per scenario)
 # --------------------------------------------------------------------------
 
 
 def test_no_cutoff_says_infinity_once_and_exits_3():
-    """Row "the Q = 0 no-cutoff case": the message once (not doubled), exit status 3."""
+    """Scenario "the Q = 0 no-cutoff case": the message once (not doubled), exit status 3."""
     res = _cooperon("compare", "--tau-over-tau3", "0.3", "--gamma-tau", "0", "--Dq2-tau", "0")
     assert res.returncode == 3
     line = _one_line(res.stderr)
@@ -216,7 +216,7 @@ def _map_args(out: Path, *extra: str) -> list[str]:
 
 @pytest.mark.parametrize("case", ["unwritable", "a file", "missing parent", "under a file"])
 def test_map_output_dir_that_cannot_be_used(case, tmp_path):
-    """Row "map --output-dir on an unwritable or non-directory path": rc 2, one line
+    """Scenario "map --output-dir on an unwritable or non-directory path": rc 2, one line
     naming --output-dir and the reason, nothing created."""
     a_file = tmp_path / "a-file"
     a_file.write_text("x")
@@ -244,7 +244,7 @@ def test_map_output_dir_that_cannot_be_used(case, tmp_path):
 
 @pytest.mark.parametrize("case", ["missing directory", "unwritable", "a directory"])
 def test_compare_output_refused_before_computing(case, tmp_path):
-    """Row "compare -o": an output that cannot be written is refused before the
+    """Scenario "compare -o": an output that cannot be written is refused before the
     computation (rc 2, one line, nothing printed, no directory created)."""
     target = {
         "missing directory": lambda: tmp_path / "missing" / "dir" / "x.nc",
@@ -290,7 +290,7 @@ class _HTTPServer:
 
 @pytest.mark.parametrize("server", ["nothing listening", "an HTTP server"])
 def test_unreachable_scheduler_is_one_line_and_creates_nothing(server, tmp_path):
-    """Row "--scheduler tcp://127.0.0.1:9" (and the address that answered with an HTTP
+    """Scenario "--scheduler tcp://127.0.0.1:9" (and the address that answered with an HTTP
     reply, read as a frame of 3 EiB): tried for a few seconds at most (default
     CONNECT_TIMEOUT; 1 s here), one line, rc 2, nothing on disk."""
     assert CONNECT_TIMEOUT <= 10
@@ -319,7 +319,7 @@ Dq2_tau = 0.05
 
 
 def test_changed_config_over_existing_store_names_restart_and_shows_a_diff(tmp_path, capsys):
-    """Row "a changed config over an existing store": refused, rc 2, the message names
+    """Scenario "a changed config over an existing store": refused, rc 2, the message names
     --restart and shows the differing lines only."""
     cfg = tmp_path / "tiny.toml"
     cfg.write_text(TINY)
@@ -398,7 +398,7 @@ def _wait_for_chunks(store: Path, n: int, proc: subprocess.Popen, timeout: float
 
 @pytest.mark.parametrize("num", [100_000, 1000])
 def test_ctrl_c_keeps_finished_chunks_and_says_how_many(num, tmp_path):
-    """Rows "a TOML axis with num = 100000" and "num = 1000, Ctrl-C": the grid size,
+    """Scenarios "a TOML axis with num = 100000" and "num = 1000, Ctrl-C": the grid size,
     memory and time are printed before the first chunk, the store is made at once (no
     memory growth with the grid: 3.2 M points), finished chunks arrive; Ctrl-C (SIGINT to
     the process group) gives rc 130, one line with the true number of kept chunks, no
@@ -441,7 +441,7 @@ def test_ctrl_c_keeps_finished_chunks_and_says_how_many(num, tmp_path):
 
 
 def test_sigkill_leaves_no_worker_behind(tmp_path):
-    """Row "SIGKILL of cooperon map": the workers (and no resource tracker) die with it."""
+    """Scenario "SIGKILL of cooperon map": the workers (and no resource tracker) die with it."""
     proc, out = _start_map(tmp_path, 1000)
     _wait_for_chunks(out / "big.zarr", 1, proc)
     workers = _children(proc.pid)
