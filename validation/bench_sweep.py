@@ -45,15 +45,15 @@ from cooperon import Parameters, solve_direct, wkb
 from cooperon.studies.execution import open_workers
 
 
-def _cpu_seconds() -> float:
-    """User + system CPU time of this process and its finished children."""
+def _cpu_seconds() -> tuple[float, float]:
+    """User + system CPU time of this process, and of its finished children."""
     import resource
 
-    total = 0.0
+    out = []
     for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
         r = resource.getrusage(who)
-        total += r.ru_utime + r.ru_stime
-    return total
+        out.append(r.ru_utime + r.ru_stime)
+    return out[0], out[1]
 
 
 def _load() -> str:
@@ -180,15 +180,17 @@ def main(argv: list[str] | None = None) -> int:
                 command="validation/bench_sweep.py",
             )
             wall = time.perf_counter() - w0
-            cpu = _cpu_seconds() - c0
+            c1 = _cpu_seconds()
+            here, there = c1[0] - c0[0], c1[1] - c0[1]
+            cpu = here + there
             label = f"{sched}{' + Zarr store' if where else ''}"
             results[label] = ds
             workers = int(ds.attrs["executor"].split()[0]) if sched != "synchronous" else 1
             rows.append((label, ds.attrs["executor"], wall, cpu, t1 / (workers * wall)))
             print(
                 f"   {label:>22}: {wall:6.1f} s, {n * n / wall:6.1f} points/s, CPU {cpu:.1f} s "
-                f"= {cpu / wall:.2f} cores busy, useful {t1 / cpu:.2f}, parallel efficiency "
-                f"{rows[-1][4]:.2f}",
+                f"({here:.1f} s in this process) = {cpu / wall:.2f} cores busy, useful "
+                f"{t1 / cpu:.2f}, parallel efficiency {rows[-1][4]:.2f}",
                 flush=True,
             )
     print()
