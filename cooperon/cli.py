@@ -8,16 +8,29 @@ Subcommands
 ``map``
     The breakdown maps: where the closed form stops being trustworthy
     (parameter sweeps, datasets and figures).
+
+Exit status: see :data:`EXIT_CODES` (also printed by ``cooperon --help``).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 import time
 
 from . import __version__
 from .parameters import NoCutoffError, Parameters
+
+#: Exit status of the program → meaning.
+EXIT_CODES: dict[int, str] = {
+    0: "success",
+    1: "an unexpected error (a bug: a traceback is printed)",
+    2: "bad input, an output path that cannot be written, an unusable scheduler or a store "
+    "made from another configuration (one line on stderr; nothing computed, nothing written)",
+    3: "compare: F(0) = infinity (Q = 0 and no active dephasing channel)",
+    130: "interrupted (Ctrl-C); map: finished chunks are kept and a rerun resumes",
+}
 
 #: (flag, field, default, help)
 PARAMETER_FLAGS = (
@@ -38,23 +51,39 @@ def _add_parameter_flags(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``cooperon`` with its ``compare`` and ``map`` subcommands."""
+    epilog = "exit status:\n" + "\n".join(
+        textwrap.fill(v, 78, initial_indent=f"  {k:>3}  ", subsequent_indent=" " * 7)
+        for k, v in EXIT_CODES.items()
+    )
     parser = argparse.ArgumentParser(
         prog="cooperon",
         description=(
             "Time-domain Cooperon equation (24) with dephasing by dynamic defects: direct "
             "solution, closed forms (27), (32), and maps of where the closed form fails."
         ),
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"cooperon {__version__}")
     sub = parser.add_subparsers(dest="command")
 
-    pc = sub.add_parser("compare", help="compare the direct solution with the closed forms")
+    pc = sub.add_parser(
+        "compare",
+        help="compare the direct solution with the closed forms",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _add_parameter_flags(pc)
     pc.add_argument("--rtol", type=float, default=1e-8, help="relative accuracy of F(0) (1e-8)")
     pc.add_argument("--output", "-o", metavar="FILE.nc", help="write the dataset (NetCDF)")
 
-    pm = sub.add_parser("map", help="breakdown maps of the closed form (the main job)")
-    from . import maps
+    pm = sub.add_parser(
+        "map",
+        help="breakdown maps of the closed form (the main job)",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    from .studies import maps
 
     maps.add_arguments(pm)
     return parser
@@ -69,36 +98,39 @@ def _table(ds) -> str:
         ("deviation of (32)", f"{100 * float(ds.dev_eq32):+.4f} %"),
         ("deviation of (27)", f"{100 * float(ds.dev_eq27):+.4f} %"),
         ("lambda_max", f"{float(ds.lambda_max):.6g}"),
-        ("converged", "yes" if bool(ds.converged) else "NO"),
+        ("converged", "yes" if bool(ds.converged) else f"NO: {ds.message.item()}"),
     ]
     width = max(len(r[0]) for r in rows)
     return "\n".join(f"{a.ljust(width)}  {b}" for a, b in rows)
 
 
 def _run_compare(args) -> int:
-    from . import compare
-    from .io import write_netcdf
+    from .studies.comparison import compare
+    from .studies.io import check_output_file, write_netcdf
 
+    prog = "cooperon compare"
     try:
         params = Parameters(**{d: getattr(args, d) for _, d, _, _ in PARAMETER_FLAGS})
-    except ValueError as exc:
-        print(f"cooperon compare: {exc}", file=sys.stderr)
-        return 2
-    start = time.perf_counter()
-    try:
+        if args.output:
+            check_output_file(args.output, "--output")
+        start = time.perf_counter()
         ds = compare(params, rtol=args.rtol)
     except NoCutoffError as exc:
-        print(f"cooperon compare: F(0) = infinity: {exc}", file=sys.stderr)
+        print(f"{prog}: {exc}", file=sys.stderr)
         return 3
     except (ValueError, ArithmeticError) as exc:
-        print(f"cooperon compare: {exc}", file=sys.stderr)
+        print(f"{prog}: {exc}", file=sys.stderr)
         return 2
     elapsed = time.perf_counter() - start
     print(" ".join(f"{k}={v:g}" for k, v in params.as_dict().items()))
     print(_table(ds))
     print(f"({elapsed:.2f} s)")
     if args.output:
-        write_netcdf(ds, args.output)
+        try:
+            write_netcdf(ds, args.output)
+        except (ValueError, OSError) as exc:
+            print(f"{prog}: {exc}", file=sys.stderr)
+            return 2
         print(f"wrote {args.output}")
     return 0
 
@@ -110,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "compare":
         return _run_compare(args)
     if args.command == "map":
-        from . import maps
+        from .studies import maps
 
         return maps.run(args)
     parser.print_help()

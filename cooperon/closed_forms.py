@@ -141,10 +141,6 @@ def F0_wkb_eq27(params: Parameters) -> float:
     return _theta_integral(params, "M")
 
 
-#: The name :mod:`cooperon.compare` uses for :func:`F0_wkb_eq27` (not in ``__all__``).
-F0_eq27 = F0_wkb_eq27
-
-
 def R_wkb(t: npt.ArrayLike, t1: npt.ArrayLike, params: Parameters) -> FloatOrArray:
     """WKB resolvent of Eq. (31): R_WKB(t, t₁) = exp(−∫_{t₁}^{t} λ₁(s) ds).
 

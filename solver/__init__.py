@@ -9,7 +9,7 @@ from . import kernels, weights
 from .api import METHODS, solve_volterra
 from .batch import solve_many
 from .history import History, HistoryError
-from .resolvent import Resolvent, resolvent
+from .resolvent_kernel import Resolvent, resolvent
 from .result import SolverError, SolveStats, VolterraResult
 
 __all__ = [

@@ -39,9 +39,9 @@ import numpy as np
 import xarray as xr
 
 from cooperon import Parameters, closed_forms, solve_direct
-from cooperon.config import load_maps_config
-from cooperon.io import write_netcdf
 from cooperon.model import lambda_max
+from cooperon.studies.config import load_maps_config
+from cooperon.studies.io import write_netcdf
 
 RTOL_DIRECT = 1e-9
 RTOL_ODE = 1e-8

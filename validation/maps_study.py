@@ -5,7 +5,7 @@ Run ``python validation/maps_study.py [--output-dir DIR]`` (a few minutes on
 
 1. **The maps** -- exactly what ``cooperon map`` computes from the built-in
    ``cooperon/default_map.toml`` (maps (a) (r₃, g), (b) (r₁, ε), (c)
-   (λ_max, Q); see :mod:`cooperon.maps`), written to ``DIR/maps/``: Zarr
+   (λ_max, Q); see :mod:`cooperon.studies.maps`), written to ``DIR/maps/``: Zarr
    stores, NetCDF files with the breakdown boundaries and scaling fits, PNG
    figures; the scaling laws are printed as a Markdown table.
 
@@ -31,16 +31,17 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from cooperon.config import MapsConfig, MapSpec, load_maps_config
-from cooperon.io import write_netcdf
-from cooperon.maps import local_pool, run_maps, scaling_table
-from cooperon.sweep import run_sweep
+from cooperon.studies.config import MapsConfig, MapSpec, load_maps_config
+from cooperon.studies.execution import Workers, open_workers
+from cooperon.studies.io import check_output_dir, write_netcdf
+from cooperon.studies.maps import run_maps, scaling_table
+from cooperon.studies.schema import provenance
+from cooperon.studies.sweeps import run_sweep
 
 #: Relative differences below this (plus the reference's own estimate) are not resolved.
 FLOOR = 1e-12
@@ -49,34 +50,31 @@ FLOOR = 1e-12
 def convergence(
     cfg: MapsConfig, n: int, rtol_ref: float, scheduler: Any, progress: bool
 ) -> list[tuple[str, float, xr.Dataset]]:
-    """Sweep every map at its rtol and at ``rtol_ref`` on an n × n grid."""
+    """Sweep every map at its rtol and at ``rtol_ref`` on an n × n grid (shared workers)."""
     coarse = dataclasses.replace(cfg, quick_num=n).quick()
-    own = None
-    if scheduler is None:
-        scheduler = own = local_pool()
-    try:
-        out = [_one_map(m, rtol_ref, scheduler, progress) for m in coarse.maps]
-    finally:
-        if own is not None and not isinstance(own, str):
-            own.shutdown()
-    return out
+    with open_workers(scheduler) as workers:
+        return [_one_map(m, rtol_ref, workers, progress) for m in coarse.maps]
 
 
 def _one_map(
-    m: MapSpec, rtol_ref: float, scheduler: Any, progress: bool
+    m: MapSpec, rtol_ref: float, workers: Workers, progress: bool
 ) -> tuple[str, float, xr.Dataset]:
     """One map at its rtol and at ``rtol_ref``: observed vs reported errors."""
     name = m.name.removesuffix("_quick")
-    loose = run_sweep(m.sweep, scheduler=scheduler, progress=progress, desc=f"{name} loose")
+    loose = run_sweep(m.sweep, workers=workers, progress=progress, desc=f"{name} loose")
     tight = run_sweep(
         m.sweep.replace(rtol=rtol_ref),
-        scheduler=scheduler,
+        workers=workers,
         progress=progress,
         desc=f"{name} tight",
     )
     ok = (loose["status"] == 0) & (tight["status"] == 0)
     observed = abs(loose["F0_direct"] - tight["F0_direct"]) / abs(tight["F0_direct"])
     reported = loose["F0_direct_error"] / abs(loose["F0_direct"])
+    attrs = provenance(
+        f"convergence of the direct F(0) of Eq. (24) over map {name}", "validation/maps_study.py"
+    )
+    attrs.update(rtol=m.sweep.rtol, rtol_reference=rtol_ref, config_toml=loose.attrs["config_toml"])
     ds = xr.Dataset(
         {
             "F0_loose": loose["F0_direct"],
@@ -91,13 +89,7 @@ def _one_map(
                 tight["F0_direct_error"] / abs(tight["F0_direct"])
             ).assign_attrs(long_name="error estimate of the reference run", units="1"),
         },
-        attrs={
-            "title": f"convergence of the direct F(0) of Eq. (24) over map {name}",
-            "rtol": m.sweep.rtol,
-            "rtol_reference": rtol_ref,
-            "config_toml": loose.attrs["config_toml"],
-            "cooperon_version": loose.attrs["cooperon_version"],
-        },
+        attrs=attrs,
     )
     return name, m.sweep.rtol, ds
 
@@ -112,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="quick maps and 4 x 4 convergence grids")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
-    out = Path(args.output_dir)
+    out = check_output_dir(args.output_dir, "--output-dir")
+    out.mkdir(exist_ok=True)
     progress = not args.no_progress
     start = time.perf_counter()
 

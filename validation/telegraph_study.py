@@ -37,9 +37,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from cooperon import telegraph as tg
-from cooperon.io import write_netcdf
 from cooperon.model import Phi
 from cooperon.parameters import Parameters
+from cooperon.studies.io import write_netcdf
 
 GAMMA_K, T0_K, J_K = 0.25, 4.0, (0.4, 1.0)
 GAMMA_LOOP, J_LOOP = 0.25, 0.4

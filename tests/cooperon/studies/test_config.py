@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from cooperon.cli import main
-from cooperon.config import (
+from cooperon.studies.config import (
     PARAMETER_NAMES,
     SweepConfig,
     load_maps_config,

@@ -32,7 +32,7 @@ parameter given both as an axis and as fixed, a bad ``rtol`` or ``chunks``.
 Each failure is a :class:`ValueError` whose message starts with the dotted
 key, e.g. ``"axes.gamma_tau.start: a log axis needs start > 0 (got 0.0)"``.
 
-The breakdown maps of ``cooperon map`` (:mod:`cooperon.maps`) use a file with
+The breakdown maps of ``cooperon map`` (:mod:`cooperon.studies.maps`) use a file with
 several such sweeps, one per ``[maps.NAME]`` table (see
 ``cooperon/default_map.toml``); :func:`parse_maps_config` reads it.
 """
@@ -51,8 +51,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import tomli_w
 
-from .parameters import SUM_SLACK, Parameters
+from ..parameters import SUM_SLACK, Parameters
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -164,7 +165,7 @@ class AxisSpec:
         ``"log"`` or ``"linear"``: how the axis was generated (for
         ``values = [...]``: ``"log"`` if all values are > 0 and geometric
         spacing was requested, else ``"linear"``).  Figures and the boundary
-        interpolation of :mod:`cooperon.maps` use it.
+        interpolation of :mod:`cooperon.studies.maps` use it.
     spec : dict
         The TOML form (``{"values": [...]}`` or start/stop/num/scale).
     """
@@ -173,13 +174,6 @@ class AxisSpec:
     values: np.ndarray
     scale: str = "linear"
     spec: dict = field(default_factory=dict)
-
-    def to_toml_lines(self, prefix: str = "axes") -> list[str]:
-        """The ``[prefix.NAME]`` table of this axis (exact: floats as ``repr``)."""
-        lines = [f"[{prefix}.{self.name}]"]
-        for k, v in self.spec.items():
-            lines.append(f"{k} = {_toml_value(v)}")
-        return lines
 
 
 def _detect_scale(vals: np.ndarray) -> str:
@@ -284,7 +278,7 @@ class SweepConfig:
         Requested relative accuracy of the direct F(0) of Eq. (24).
     chunks : dict or None
         Chunk size per axis name (points per chunk along it); ``None`` lets
-        :func:`cooperon.sweep.sweep` choose.
+        :func:`cooperon.sweep` choose.
     """
 
     axes: tuple[AxisSpec, ...]
@@ -327,7 +321,7 @@ class SweepConfig:
         *,
         check_region: bool = False,
     ) -> SweepConfig:
-        """Validate axes given as arrays (the arguments of :func:`cooperon.sweep.sweep`).
+        """Validate axes given as arrays (the arguments of :func:`cooperon.sweep`).
 
         With ``check_region=False`` (the default, as used by ``sweep``) points
         outside the valid region of the model are allowed and become
@@ -355,24 +349,19 @@ class SweepConfig:
 
     # -- output --------------------------------------------------------------
 
-    def to_toml(self, prefix: str = "") -> str:
-        """This configuration as TOML text (re-reads to the same grid, exactly)."""
-        head = f"{prefix}." if prefix else ""
-        lines = [f"rtol = {_toml_value(self.rtol)}"]
+    def to_dict(self) -> dict[str, Any]:
+        """This configuration as a TOML-ready table (``rtol``, ``chunks``, ``axes``, ``fixed``)."""
+        table: dict[str, Any] = {"rtol": self.rtol}
         if self.chunks is not None:
-            lines.append(
-                "chunks = { " + ", ".join(f"{k} = {v}" for k, v in self.chunks.items()) + " }"
-            )
-        if prefix:
-            lines = [f"[{prefix}]", *lines]
-        for a in self.axes:
-            lines.append("")
-            lines.extend(a.to_toml_lines(f"{head}axes"))
+            table["chunks"] = dict(self.chunks)
+        table["axes"] = {a.name: dict(a.spec) for a in self.axes}
         if self.fixed:
-            lines.append("")
-            lines.append(f"[{head}fixed]")
-            lines.extend(f"{k} = {_toml_value(v)}" for k, v in self.fixed.items())
-        return "\n".join(lines) + "\n"
+            table["fixed"] = dict(self.fixed)
+        return table
+
+    def to_toml(self) -> str:
+        """This configuration as TOML text (re-reads to the same grid, exactly)."""
+        return tomli_w.dumps(self.to_dict())
 
     def canonical(self, chunks: Mapping[str, int] | None = None) -> dict[str, Any]:
         """JSON-able identity of the computation (exact floats as hex strings).
@@ -398,22 +387,6 @@ class SweepConfig:
     def replace(self, **changes: Any) -> SweepConfig:
         """A copy with some fields replaced (not re-validated: use with care)."""
         return dataclasses.replace(self, **changes)
-
-
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, numbers.Integral):
-        return str(int(v))
-    if isinstance(v, numbers.Real):
-        x = float(v)
-        r = repr(x)
-        return r if ("." in r or "e" in r or "n" in r) else r + ".0"
-    if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    raise TypeError(f"cannot write {v!r} as TOML")
 
 
 def parse_sweep_config(
@@ -553,7 +526,7 @@ class MapSpec:
         (e.g. ``"$\\lambda_{max} = r_3$"`` for the (λ_max, Q) map).
     fit_max_dev, fit_min_lambda_over_Q : float
         Selection of the points of the scaling fit |dev| ≈ C λ_max^a
-        (:func:`cooperon.maps.fit_scaling`): |dev| < ``fit_max_dev`` and
+        (:func:`cooperon.studies.maps.fit_scaling`): |dev| < ``fit_max_dev`` and
         λ_max ≥ ``fit_min_lambda_over_Q`` · Q (TOML table ``[maps.NAME.fit]``
         with keys ``max_dev``, default 0.3, and ``min_lambda_over_Q``,
         default 0).
@@ -581,25 +554,16 @@ class MapsConfig:
 
     def to_toml(self) -> str:
         """Equivalent TOML (resolved values; exact)."""
-        parts = []
+        maps: dict[str, Any] = {}
         for m in self.maps:
-            head = [
-                f"[maps.{m.name}]",
-                f"title = {_toml_value(m.title)}",
-                f"x = {_toml_value(m.x)}",
-                f"y = {_toml_value(m.y)}",
-            ]
-            if m.x_label:
-                head.append(f"x_label = {_toml_value(m.x_label)}")
-            if m.y_label:
-                head.append(f"y_label = {_toml_value(m.y_label)}")
-            head.append(
-                f"fit = {{ max_dev = {_toml_value(m.fit_max_dev)}, "
-                f"min_lambda_over_Q = {_toml_value(m.fit_min_lambda_over_Q)} }}"
-            )
-            body = m.sweep.to_toml(prefix=f"maps.{m.name}").splitlines()[1:]
-            parts.append("\n".join(head + body))
-        return "\n\n".join(parts) + "\n"
+            table: dict[str, Any] = {"title": m.title, "x": m.x, "y": m.y}
+            table.update({k: v for k, v in (("x_label", m.x_label), ("y_label", m.y_label)) if v})
+            table["fit"] = {
+                "max_dev": m.fit_max_dev,
+                "min_lambda_over_Q": m.fit_min_lambda_over_Q,
+            }
+            maps[m.name] = {**table, **m.sweep.to_dict()}
+        return tomli_w.dumps({"quick_num": self.quick_num, "maps": maps})
 
     def quick(self) -> MapsConfig:
         """A coarse version: every start/stop/num axis with ``num`` = :attr:`quick_num`.

@@ -3,7 +3,7 @@
 The closed forms of the paper rest on two approximations (``docs/equations.md``):
 the local third-order ODE (29) for the resolvent, valid for ε, g ≪ 1, and
 its WKB solution (31), valid for λ = 1 − Φ ≪ 1 and Q ≪ 1.  A *map* sweeps two
-parameters (:func:`cooperon.sweep.sweep`) and records the relative deviation
+parameters (:func:`cooperon.sweep`) and records the relative deviation
 of Eq. (32) as printed and of Eq. (27) with the WKB resolvent (= 1 + (32))
 from F(0) of Eq. (24) solved directly.  The standard maps
 (``cooperon/default_map.toml``):
@@ -51,13 +51,13 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from .config import MapsConfig, MapSpec, load_maps_config
+from .schema import Status
 
 __all__ = [
     "THRESHOLDS",
@@ -66,7 +66,6 @@ __all__ = [
     "analyse_map",
     "breakdown_boundary",
     "fit_scaling",
-    "local_pool",
     "run",
     "run_maps",
     "scaling_table",
@@ -150,11 +149,11 @@ def fit_scaling(
     valid: np.ndarray | None = None,
     max_dev: float = FIT_MAX_DEV,
 ) -> dict[str, float]:
-    """Least-squares power law |dev| ≈ C λ_max^a in log-log.
+    """Least-squares power law |dev| ≈ C λ_max^a in log-log (:func:`scipy.stats.linregress`).
 
-    Fits log|dev| = b₀ + a log λ_max by ordinary least squares over the
-    points with ``valid`` (e.g. status 0), λ_max > 0 and 0 < |dev| < ``max_dev``.
-    Standard errors from the covariance s²(XᵀX)⁻¹, s² = RSS/(n − 2);
+    Fits log|dev| = b₀ + a log λ_max over the points with ``valid`` (e.g.
+    status 0), λ_max > 0 and 0 < |dev| < ``max_dev``.  Standard errors are
+    those of ``linregress`` (residual variance RSS/(n − 2));
     C = e^{b₀} with stderr(C) = C · stderr(b₀) (delta method).
 
     Returns
@@ -164,6 +163,8 @@ def fit_scaling(
         ``rms`` (residual standard deviation in ln|dev|), ``lam_min``,
         ``lam_max``; NaN where fewer than 3 points or a single λ value.
     """
+    from scipy.stats import linregress
+
     d = np.abs(np.asarray(dev, dtype=float)).ravel()
     lam = np.asarray(lam, dtype=float).ravel()
     ok = np.isfinite(d) & np.isfinite(lam) & (lam > 0) & (d > 0) & (d < max_dev)
@@ -178,18 +179,15 @@ def fit_scaling(
     xl, yl = np.log(lam[ok]), np.log(d[ok])
     if np.ptp(xl) == 0:
         return out
-    X = np.column_stack([np.ones(n), xl])
-    beta, *_ = np.linalg.lstsq(X, yl, rcond=None)
-    resid = yl - X @ beta
-    s2 = float(resid @ resid) / (n - 2) if n > 2 else nan
-    cov = s2 * np.linalg.inv(X.T @ X)
-    C = math.exp(beta[0])
+    fit = linregress(xl, yl)
+    resid = yl - (fit.intercept + fit.slope * xl)
+    C = math.exp(fit.intercept)
     out.update(
         C=C,
-        a=float(beta[1]),
-        C_stderr=C * math.sqrt(cov[0, 0]),
-        a_stderr=math.sqrt(cov[1, 1]),
-        rms=math.sqrt(s2),
+        a=float(fit.slope),
+        C_stderr=C * float(fit.intercept_stderr),
+        a_stderr=float(fit.stderr),
+        rms=math.sqrt(float(resid @ resid) / (n - 2)),
         lam_min=float(lam[ok].min()),
         lam_max=float(lam[ok].max()),
     )
@@ -210,7 +208,7 @@ def analyse_map(
     Parameters
     ----------
     ds
-        Output of :func:`cooperon.sweep.sweep` with the two axes ``x``, ``y``.
+        Output of :func:`cooperon.sweep` with the two axes ``x``, ``y``.
     x, y
         The boundary is y as a function of x.
     title
@@ -376,6 +374,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
             "(default), 'threads', 'synchronous'"
         ),
     )
+    p.add_argument(
+        "--scheduler-timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how long to try to reach a --scheduler address (default 5)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument(
         "--quick",
@@ -398,27 +403,12 @@ def _command(args: argparse.Namespace) -> str:
         parts += ["--rtol", repr(args.rtol)]
     if args.scheduler:
         parts += ["--scheduler", args.scheduler]
+        if args.scheduler_timeout != 5.0:
+            parts += ["--scheduler-timeout", repr(args.scheduler_timeout)]
     for flag in ("no_progress", "quick", "restart"):
         if getattr(args, flag, False):
             parts.append("--" + flag.replace("_", "-"))
     return shlex.join(parts)
-
-
-def local_pool() -> Any:
-    """A process pool for several sweeps (workers compile/load Numba code once).
-
-    One worker per core, ``spawn`` start method; ``"synchronous"`` on a
-    single core.  The caller shuts it down.
-    """
-    import concurrent.futures
-    import multiprocessing
-
-    n = os.cpu_count() or 1
-    if n < 2:
-        return "synchronous"
-    return concurrent.futures.ProcessPoolExecutor(
-        max_workers=n, mp_context=multiprocessing.get_context("spawn")
-    )
 
 
 def run_maps(
@@ -430,52 +420,69 @@ def run_maps(
     restart: bool = False,
     command: str | None = None,
     log: Callable[[str], None] | None = None,
+    connect_timeout: float | None = None,
 ) -> list[tuple[MapSpec, xr.Dataset]]:
     """Compute, analyse, write and plot every map of ``cfg``.
 
-    Every store is checked against its configuration before any computation
-    (a mismatch raises ``ValueError`` unless ``restart``, which removes it).
-    ``scheduler`` is as for :func:`cooperon.sweep.sweep`; ``None`` or
-    ``"processes"`` start one process pool (:func:`local_pool`) shared by all
-    maps.  ``log`` receives the progress lines (default: print).
+    Everything is checked before any computation and before anything is
+    written: the output directory (its parent must exist; it is created, one
+    level, if missing), each map's grid size against the memory, each
+    existing store against its configuration (a mismatch raises
+    :class:`~.store.StoreMismatchError` unless ``restart``, which replaces
+    it), and the scheduler (a distributed address is tried for a few
+    seconds, ``connect_timeout``).  All maps then share one set of workers
+    (:func:`.execution.open_workers`; ``scheduler`` as for
+    :func:`.sweeps.sweep`).  ``log`` receives the plan and summary lines
+    (default: print).
 
     Returns
     -------
     list of (MapSpec, xarray.Dataset)
         The analysed datasets (also written as ``NAME.nc`` with ``NAME.png``).
+
+    Raises
+    ------
+    ValueError
+        From the checks above, in one line (a store mismatch adds a diff).
+    SweepInterrupted
+        On Ctrl-C, with the chunks the interrupted map's store keeps.
     """
+    from .execution import CONNECT_TIMEOUT, open_workers
     from .figures import plot_map
-    from .io import write_netcdf
-    from .sweep import check_scheduler, check_store, run_sweep
+    from .io import check_output_dir, write_netcdf
+    from .store import StoreMismatchError
+    from .sweeps import check_sweep_store, plan_sweep, run_sweep
 
     log = log or (lambda msg: print(msg, flush=True))
-    check_scheduler(scheduler)
-    out = Path(output_dir)
+    out = check_output_dir(output_dir, "output_dir")
     stores = {m.name: out / f"{m.name}.zarr" for m in cfg.maps}
+    stale = []
+    n_chunks = 0
     for m in cfg.maps:
+        n_chunks += plan_sweep(m.sweep).n_chunks
         try:
-            check_store(stores[m.name], m.sweep)
-        except ValueError:
+            check_sweep_store(m.sweep, stores[m.name])
+        except StoreMismatchError:
             if not restart:
                 raise
-            log(f"removing {stores[m.name]} (made from another configuration; --restart)")
-            shutil.rmtree(stores[m.name])
-    out.mkdir(parents=True, exist_ok=True)
-
-    own_pool = None
-    if scheduler is None or scheduler in ("processes", "multiprocessing"):
-        scheduler = own_pool = local_pool()
+            stale.append(stores[m.name])
     results = []
-    try:
+    timeout = CONNECT_TIMEOUT if connect_timeout is None else connect_timeout
+    with open_workers(scheduler, n_tasks=n_chunks, timeout=timeout) as workers:
+        out.mkdir(exist_ok=True)
+        for path in stale:
+            log(f"removing {path} (made from another configuration; --restart)")
+            shutil.rmtree(path)
         for m in cfg.maps:
             t0 = time.perf_counter()
             ds = run_sweep(
                 m.sweep,
                 store=stores[m.name],
-                scheduler=scheduler,
+                workers=workers,
                 progress=progress,
                 command=command,
                 desc=f"map {m.name}",
+                log=log,
             )
             ds = analyse_map(
                 ds,
@@ -488,37 +495,39 @@ def run_maps(
             nc = write_netcdf(ds, out / f"{m.name}.nc")
             png = out / f"{m.name}.png"
             plot_map(ds, m.x, m.y, png, title=m.title, x_label=m.x_label, y_label=m.y_label)
-            counts = np.bincount(ds["status"].values.ravel().astype(int) + 1, minlength=6)
+            counts = {s: int((ds["status"].values == s).sum()) for s in Status}
+            summary = ", ".join(f"{s.meaning} {counts[s]}" for s in Status if s >= 0)
             log(
                 f"map {m.name}: {ds['status'].size} points in {time.perf_counter() - t0:.1f} s "
                 f"({ds.attrs['chunks_computed_this_run']}/{ds.attrs['chunks_total']} chunks "
-                f"computed now); status ok {counts[1]}, not converged {counts[2]}, "
-                f"no cutoff {counts[3]}, invalid {counts[4]}, failed {counts[5]}; "
-                f"wrote {nc}, {png}"
+                f"computed now); status {summary}; wrote {nc}, {png}"
             )
             for line in _boundary_summary(m, ds):
                 log(line)
             results.append((m, ds))
-    finally:
-        if own_pool is not None and not isinstance(own_pool, str):
-            own_pool.shutdown(wait=True, cancel_futures=True)
     return results
 
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``cooperon map`` (called by :func:`cooperon.cli.main`)."""
+    from .execution import check_scheduler
+    from .io import check_output_dir
+    from .sweeps import SweepInterrupted
+
     start = time.perf_counter()
     prog = "cooperon map"
     try:
+        check_output_dir(args.output_dir, "--output-dir")
+        check_scheduler(args.scheduler)
+        if not 0 < args.scheduler_timeout <= 600:
+            raise ValueError(
+                f"--scheduler-timeout must lie in (0, 600] seconds (got {args.scheduler_timeout})"
+            )
         cfg = load_maps_config(args.config)
         if args.quick:
             cfg = cfg.quick()
         if args.rtol is not None:
             cfg = cfg.with_rtol(args.rtol)
-    except (ValueError, OSError) as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
-        return 2
-    try:
         results = run_maps(
             cfg,
             args.output_dir,
@@ -526,16 +535,24 @@ def run(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
             restart=args.restart,
             command=_command(args),
+            connect_timeout=args.scheduler_timeout,
         )
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except SweepInterrupted as exc:
+        if exc.created:
+            msg = f"{exc.kept} of {exc.total} chunks of {str(exc.store)!r} kept"
+        else:
+            msg = f"{str(exc.store)!r} not created yet"
         print(
-            f"\n{prog}: interrupted; finished chunks are kept in the stores under "
-            f"{args.output_dir} -- run the same command again to resume",
+            f"{prog}: interrupted: {msg} (maps before it are complete); run the same command "
+            "again to resume",
             file=sys.stderr,
         )
+        return 130
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
         return 130
     print()
     print("Scaling laws |dev| = C * lambda_max^a (least squares in log-log; points as selected):")

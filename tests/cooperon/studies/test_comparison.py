@@ -16,8 +16,8 @@ import pytest
 import xarray as xr
 
 from cooperon import NoCutoffError, Parameters, closed_forms, compare, compare_values, solve_direct
-from cooperon.compare import VARIABLES
-from cooperon.io import write_netcdf
+from cooperon.studies.comparison import VARIABLE_NAMES as VARIABLES
+from cooperon.studies.io import write_netcdf
 
 P = Parameters
 
@@ -106,7 +106,7 @@ def test_dataset_values(quick_ds):
 
 
 def test_netcdf_round_trip(quick_ds, tmp_path):
-    path = write_netcdf(quick_ds, tmp_path / "sub" / "point.nc")
+    path = write_netcdf(quick_ds, tmp_path / "point.nc")
     assert path.exists()
     assert not [f for f in path.parent.iterdir() if f.name.endswith(".tmp")]
     with xr.open_dataset(path, engine="h5netcdf") as back:
@@ -120,6 +120,26 @@ def test_netcdf_round_trip(quick_ds, tmp_path):
     for name in quick_ds.coords:
         assert float(back.coords[name]) == float(quick_ds.coords[name])
     assert bool(back.converged) is True
+
+
+def test_write_netcdf_does_not_create_directories(quick_ds, tmp_path):
+    with pytest.raises(ValueError, match=r"netcdf .*sub.*does not exist \(create it first\)"):
+        write_netcdf(quick_ds, tmp_path / "sub" / "point.nc")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_provenance_and_record_variables(quick_ds):
+    """CF spelling ``Conventions``, ``history`` and ``date_created`` (ISO 8601 UTC), and the
+    record variables of a sweep point: status 0 with an empty message."""
+    attrs = quick_ds.attrs
+    assert attrs["Conventions"].startswith("CF-") and "conventions" not in attrs
+    assert attrs["date_created"].endswith("Z") and "T" in attrs["date_created"]
+    assert attrs["history"].startswith(attrs["date_created"] + ": ")
+    assert int(quick_ds["status"]) == 0 and quick_ds["status"].dtype == np.int8
+    assert quick_ds["message"].item() == ""
+    assert list(quick_ds["status"].attrs["flag_values"]) == [-1, 0, 1, 2, 3, 4]
+    for name in ("tau_over_tau3", "Dq2_tau"):
+        assert quick_ds[name].attrs["units"] == "1" and quick_ds[name].attrs["long_name"]
 
 
 def test_compare_no_cutoff():

@@ -102,12 +102,12 @@ def plot_map(
     Parameters
     ----------
     ds
-        A two-axis sweep (:func:`cooperon.sweep.sweep`), optionally with the
-        boundary variables of :func:`cooperon.maps.analyse_map`.
+        A two-axis sweep (:func:`cooperon.sweep`), optionally with the
+        boundary variables of :func:`cooperon.studies.maps.analyse_map`.
     x, y
         The axes plotted horizontally and vertically.
     path
-        If given, save the figure there (PNG).
+        If given, save the figure there (PNG; the directory must exist).
     title, x_label, y_label
         Overrides of the figure title and axis labels.
     dpi
@@ -180,8 +180,11 @@ def plot_map(
     fig.suptitle(f"{sup}\n{fixed}" if fixed else sup, fontsize=10)
     if path is not None:
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or "png")
-        os.replace(tmp, path)  # never leave a half-written figure
+        tmp = path.with_name(f".{path.name}.tmp")  # its directory must exist
+        try:
+            fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or "png")
+            os.replace(tmp, path)  # never leave a half-written figure
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
     return fig
