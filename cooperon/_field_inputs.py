@@ -83,6 +83,20 @@ class FieldInputs:
             self.counters["seconds_direct"] += time.perf_counter() - start
         return self.cache[Q]
 
+    def direct_many(self, Q: np.ndarray, executor=None) -> np.ndarray:
+        """(F0, error) rows for every Q, solving the missing ones (through ``executor.map``
+        if given: any :class:`concurrent.futures.Executor`; the solves release the GIL)."""
+        Q = [float(q) for q in np.asarray(Q, dtype=float)]
+        missing = list(dict.fromkeys(q for q in Q if q not in self.cache))
+        if missing:
+            start = time.perf_counter()
+            mapper = map if executor is None else executor.map
+            for q, res in zip(missing, mapper(self.direct_solve, missing), strict=True):
+                self.cache[q] = res
+            self.counters["n_direct"] += len(missing)
+            self.counters["seconds_direct"] += time.perf_counter() - start
+        return np.array([self.cache[q] for q in Q])
+
 
 def _solved(sol) -> tuple[float, float]:
     if sol.status < 0:

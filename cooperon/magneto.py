@@ -218,14 +218,14 @@ def _dephasing_scale(inp: FieldInputs, u_end: float) -> float:
 # ---------------------------------------------------------------------------
 
 
-def _direct_correction(inp, rule, b, r, ds32, rtol, max_nodes):
+def _direct_correction(inp, rule, b, r, ds32, rtol, max_nodes, executor=None):
     """S_b[F_direct − F_(32)] for every b, with its error parts, refining the nodes."""
     a_max = max(tail_start(bi, r)[1] for bi in b)
     Q_hi = r * 2.0 ** max(0, math.ceil(math.log2(max(a_max, r) / r)))
     counts = [n for n in _NODE_COUNTS if n <= max_nodes] or [_NODE_COUNTS[0]]
     for n in counts:
         L = ChebyshevLandau(Q_hi, r, n)
-        F = np.array([inp.direct(Q) for Q in L.nodes])
+        F = inp.direct_many(L.nodes, executor)
         F_dir, e_dir = F[:, 0], F[:, 1]
         F_32, e_32 = rule.F0(L.nodes)
         d = F_dir - F_32
@@ -261,6 +261,7 @@ def magnetoconductance(
     alpha_free: bool = False,
     direct: bool = True,
     max_nodes: int = 65,
+    executor=None,
 ) -> xr.Dataset:
     """Weak-localisation magnetoconductance Δσ(B) from Eq. (24) and from Eq. (32), and HLN fits.
 
@@ -293,6 +294,9 @@ def magnetoconductance(
         Compute the direct curve (False: Eq. 32 only, no solve of Eq. 24).
     max_nodes : int
         Most Chebyshev nodes (direct solutions) for F_direct − F_(32).
+    executor : concurrent.futures.Executor, optional
+        Runs the direct solutions of one node set through ``executor.map`` (a
+        thread pool helps: the solver's cores release the GIL).
 
     Returns
     -------
@@ -345,7 +349,9 @@ def magnetoconductance(
     attrs = {}
     if direct:
         try:
-            corr, parts, nodes, L = _direct_correction(inp, rule, b, r, ds32, rtol, max_nodes)
+            corr, parts, nodes, L = _direct_correction(
+                inp, rule, b, r, ds32, rtol, max_nodes, executor
+            )
         except ArithmeticError as exc:
             nan = np.full(B.shape, math.nan)
             curves["direct"] = (nan, nan, {})

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -202,6 +203,16 @@ def test_solutions_are_reused(p_inputs):
     again = magnetoconductance(p_inputs, B[1::2].copy(), D)
     assert again.attrs["n_F0_direct"] == 0
     assert again.sizes["Q_node"] > 0 and "F0_direct_node" in again
+
+
+def test_thread_pool_gives_the_same_curve():
+    """The node solves through an executor (2 threads) give bit-identical values."""
+    B = np.geomspace(1e-3, 1.0, 6) * B_PER_B
+    serial = magnetoconductance(P, B, D, tau=TAU, rtol=1e-5)
+    with ThreadPoolExecutor(2) as pool:
+        pooled = magnetoconductance(P, B, D, tau=TAU, rtol=1e-5, executor=pool)
+    assert pooled.attrs["n_F0_direct"] == serial.attrs["n_F0_direct"] > 0
+    np.testing.assert_array_equal(pooled.delta_sigma_direct, serial.delta_sigma_direct)
 
 
 def test_fit_window_with_too_few_points(p_inputs):
