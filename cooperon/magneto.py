@@ -50,8 +50,9 @@ __all__ = ["FieldInputs", "field_inputs", "field_b", "magnetoconductance"]
 _GAMMA_END = 50.0
 #: Largest number of panels of the (32) rule.
 _MAX_PANELS = 100_000
-#: Terms of Φ below this weight no longer limit the panel width.
-_ALIVE = 1e-15
+#: Terms of Φ below this weight (relative to the quadrature tolerance) no longer limit
+#: the panel width: unresolved, they could change the integral by about that much.
+_ALIVE = 0.1
 #: Node counts of the Chebyshev interpolant of d(Q), in order.
 _NODE_COUNTS = (9, 17, 33, 65, 129)
 
@@ -96,7 +97,8 @@ class _HistoryRule:
 
     The panels double in width from u₁ (which resolves the fastest rate of Φ,
     the largest b and Q) and are at most half a period of the fastest
-    oscillation of Φ alive there; u_end has Γ(u_end) ≥ 50.  Refined (panels
+    oscillation of Φ alive there (weight |c| e^{−Re α u} > tol/10); u_end has
+    Γ(u_end) ≥ 50.  Refined (panels
     halved) until Σ|K15 − G7| ≤ tol |I| for every probe functional.
     """
 
@@ -110,7 +112,7 @@ class _HistoryRule:
         edges = [0.0, u1]
         while edges[-1] < self.u_end:
             u = edges[-1]
-            live = v.alive(u, _ALIVE) & (v.alpha.imag != 0)
+            live = v.alive(u, _ALIVE * tol) & (v.alpha.imag != 0)
             omega = float(np.max(np.abs(v.alpha.imag[live]), initial=0.0))
             width = u if omega == 0 else min(u, math.pi / omega)
             edges.append(min(self.u_end, u + width))
