@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.interpolate import BarycentricInterpolator
 
 from .api import _check_grid, check_method, solve_volterra
 from .kernels import Kernel, as_kernel
@@ -76,6 +75,8 @@ class Resolvent:
             r = self.start_refine
             k = min(self.t.size, self.order)
             x = np.arange(n_start * r + 1) / r
+            from scipy.interpolate import BarycentricInterpolator
+
             f_fine = BarycentricInterpolator(np.arange(k), f[:k], axis=0)(x)
             for n, row in enumerate(self.start_rows, start=1):
                 w = (h / r) * gregory_weights(n * r, self.order)
