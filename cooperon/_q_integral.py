@@ -18,14 +18,14 @@ scales of Φ, and decay like 1/Q² (or faster) beyond them.  Hence:
   estimate of its error (no QUADPACK scaling heuristic).  Where |K₁₅ − G₇|
   is within twice what the node errors alone can make,
   Σ|w_K − w_G| w err, bisection cannot help: that panel's nodes are
-  evaluated again with a tenth of their error as allowance.
+  evaluated again with 1 % of their error as allowance.
 * **node errors**: every node returns its own absolute error estimate;
   their weighted sum Σ w_i err_i is reported separately.  The callback is
   told its allowance ``a(Q) = node_tol / (y_max (Q + rate))``, which keeps
   Σ w_i err_i ≤ ``node_tol`` whatever the panels turn out to be (the
   weights of the panels sum to y_max).  If the sum still exceeds
-  ``node_tol`` (a node missed its allowance), the worst nodes are
-  re-evaluated with a tenth of their error as allowance.
+  ``node_tol`` (nodes missed their allowance), the worst nodes are
+  re-evaluated with 1 % of their error as allowance.
 
 * **tail** (:func:`q_integral_to_infinity`): for h = C₂/Q² + C₃/Q³ + … with
   C₂ known, ∫_{Q_max}^∞ h = [C₂/Q_max + Q_max h(Q_max)]/2 + O(Q_max⁻³), with
@@ -171,6 +171,7 @@ def q_integral(
     tol: float,
     node_tol: float,
     panel_length: float = 6.0,
+    min_panels: int = 1,
     max_evaluations: int = 3000,
 ) -> QIntegral:
     """∫_0^{Q_max} h(Q) dQ, Q = rate (e^y − 1), Q_max = rate (e^{y_max} − 1).
@@ -191,6 +192,8 @@ def q_integral(
         Tolerance of the propagated node errors Σ w_i err_i (absolute).
     panel_length
         Longest initial panel in y.
+    min_panels
+        Fewest initial panels.
     max_evaluations
         Give up (``converged = False``) after this many callback calls.
     """
@@ -220,7 +223,7 @@ def q_integral(
         p.update(rate)
         return p
 
-    n0 = max(1, math.ceil(y_max / panel_length))
+    n0 = max(min_panels, math.ceil(y_max / panel_length))
     edges = np.linspace(0.0, y_max, n0 + 1)
     panels = [panel(float(a), float(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
     converged = False
@@ -233,7 +236,7 @@ def q_integral(
             old = panels[i]
             if old.error <= 2.0 * old.noise:
                 # bisection cannot remove what the node errors make: solve its nodes better
-                old.nodes = [evaluate(n.Q, 0.1 * n.error) for n in old.nodes]
+                old.nodes = [evaluate(n.Q, 0.01 * n.error) for n in old.nodes]
                 old.update(rate)
                 continue
             panels.pop(i)
@@ -251,7 +254,7 @@ def q_integral(
                 if excess <= 0 or calls >= max_evaluations:
                     break
                 node = panels[k].nodes[j]
-                panels[k].nodes[j] = evaluate(node.Q, 0.1 * node.error)
+                panels[k].nodes[j] = evaluate(node.Q, 0.01 * node.error)
                 excess -= c
             for p in panels:
                 p.update(rate)
@@ -320,6 +323,7 @@ def q_integral_to_infinity(
     node_tol: float,
     tail_tol: float,
     panel_length: float = 6.0,
+    min_panels: int = 1,
     max_evaluations: int = 3000,
     max_tail_steps: int = 6,
 ) -> QIntegralToInfinity:
@@ -349,6 +353,7 @@ def q_integral_to_infinity(
         tol=tol,
         node_tol=node_tol,
         panel_length=panel_length,
+        min_panels=min_panels,
         max_evaluations=max_evaluations,
     )
     return QIntegralToInfinity(

@@ -73,13 +73,14 @@ __all__ = ["DephasingModel", "EnsembleModel", "as_model", "asymptotic_C2", "log_
 
 #: Accuracy of the closed forms of :mod:`cooperon.closed_forms` (their docstrings).
 _CLOSED_FORM_RTOL = 1e-12
-#: A node is first solved at this multiple of the rtol it needs: solve_direct
-#: often delivers far more than it is asked for; if it does not, it is solved again.
+#: A node is solved at this multiple of the rtol its allowance needs: solve_direct
+#: usually delivers far more than it is asked for; where the sum of the node errors
+#: still exceeds its budget, the worst nodes are solved again (cooperon._q_integral).
 _OPTIMISM = 10.0
 #: Error budget of log_tau_phi_direct, as fractions of rtol.
 _QUAD, _NODES, _TAIL = 0.5, 0.25, 0.1
-#: Largest initial panel in y = ln(1 + Q/rate).
-_PANEL = 6.0
+#: Largest initial panel in y = ln(1 + Q/rate), and fewest initial panels.
+_PANEL, _MIN_PANELS = 10.0, 2
 #: Bounds of the rtol handed to solve_direct.
 _NODE_RTOL = (1e-12, 1e-3)
 
@@ -320,19 +321,14 @@ class _Integrand:
         m = self.m
         f32, e32 = m.F32(Q)
         need = max(allowance - e32, 0.5 * allowance) / max(abs(f32), 1e-300)
-        sol = None
-        tries = sorted({float(np.clip(f * need, *_NODE_RTOL)) for f in (_OPTIMISM, 1.0)})
-        for rtol in reversed(tries):
-            self.solves += 1
-            try:
-                sol = _solve_node(m.vertex, Q, rtol)
-            except ArithmeticError as exc:
-                raise ArithmeticError(f"log_tau_phi: Eq. (24) at Q = {Q:.6g}: {exc}") from exc
-            if sol.status < 0:
-                raise ArithmeticError(f"log_tau_phi: Eq. (24) at Q = {Q:.6g}: {sol.message}")
-            if sol.error_estimate + e32 <= allowance:
-                break
-        assert sol is not None
+        rtol = float(np.clip(_OPTIMISM * need, *_NODE_RTOL))
+        self.solves += 1
+        try:
+            sol = _solve_node(m.vertex, Q, rtol)
+        except ArithmeticError as exc:
+            raise ArithmeticError(f"log_tau_phi: Eq. (24) at Q = {Q:.6g}: {exc}") from exc
+        if sol.status < 0:
+            raise ArithmeticError(f"log_tau_phi: Eq. (24) at Q = {Q:.6g}: {sol.message}")
         node = _NodeResult(sol.F0, sol.error_estimate, f32, e32, sol.T, sol.status)
         return sol.F0 - f32, sol.error_estimate + e32, node
 
@@ -400,6 +396,7 @@ def log_tau_phi(
         node_tol=_NODES * rtol,
         tail_tol=_TAIL * rtol,
         panel_length=_PANEL,
+        min_panels=_MIN_PANELS,
         max_evaluations=max_nodes,
     )
     total_error = res.error + m.eq34_error
