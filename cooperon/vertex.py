@@ -98,6 +98,12 @@ class Vertex:
         v = np.einsum("...k,k->...", e, self.c)
         return np.sign(x) * v.real
 
+    def lam(self, x) -> np.ndarray:
+        """λ(x) = 1 − Φ(x) = (1 − Σc) − Σ c_k expm1(−α_k|x|) (no cancellation when λ ≪ 1)."""
+        x = np.abs(np.asarray(x, dtype=float))
+        per = np.expm1(-np.multiply.outer(x, self.alpha))
+        return (1.0 - np.sum(self.c).real) - np.einsum("...k,k->...", per, self.c).real
+
     def lambda_integral(self, u) -> np.ndarray:
         """∫_0^u λ(x) dx = ∫_0^u (1 − Φ) for u ≥ 0 (no cancellation for small α u)."""
         u = np.asarray(u, dtype=float)
