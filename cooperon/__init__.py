@@ -3,8 +3,9 @@
 Eq. (24) of the paper solved directly (:func:`solve_direct`), its closed-form
 approximations (:mod:`cooperon.closed_forms`), their comparison at a point
 (:func:`compare`, from :mod:`cooperon.studies.comparison`) and parameter
-sweeps (:func:`sweep`, from :mod:`cooperon.studies.sweeps`); defect ensembles
-(:mod:`cooperon.ensembles`), the magnetoconductance and HLN fits
+sweeps (:func:`sweep`, from :mod:`cooperon.studies.sweeps`); the dephasing
+time ln(τ_φ/τ) from Eq. (34) and from the direct solution (:func:`log_tau_phi`),
+defect ensembles (:mod:`cooperon.ensembles`), the magnetoconductance and HLN fits
 (:func:`magnetoconductance`, :mod:`cooperon.hln`), the telegraph-noise Monte
 Carlo of Appendix B (:mod:`cooperon.telegraph`).
 
@@ -27,6 +28,7 @@ _LAZY = {
     "compare": ("studies.comparison", "compare"),
     "compare_values": ("studies.comparison", "compare_values"),
     "sweep": ("studies.sweeps", "sweep"),
+    "log_tau_phi": ("dephasing", "log_tau_phi"),
     "magnetoconductance": ("magneto", "magnetoconductance"),
     "fit_hln": ("hln", "fit_hln"),
     "TunnelingModel": ("ensembles", "TunnelingModel"),
@@ -35,7 +37,7 @@ _LAZY = {
 }
 #: submodules reachable as attributes (``cooperon.closed_forms`` without an import)
 _SUBMODULES = ("closed_forms", "ensembles", "asymptotes", "estimates", "telegraph", "hln",
-               "magneto", "model", "equation", "studies")  # fmt: skip
+               "magneto", "dephasing", "model", "equation", "studies")  # fmt: skip
 
 __all__ = [
     "Parameters",

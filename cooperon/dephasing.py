@@ -29,12 +29,8 @@ Numerical method
   until that is within budget.
 * Each node's F_direct comes from :func:`cooperon.solve_direct` with its own
   error estimate; the node is given the allowance
-  0.25 rtol/(y_max (Q + rate)), which keeps Σ w_i err_i ≤ rtol/4.  The
-  history handed to the solver is twice :func:`cooperon.direct.truncation_time`
-  (at Q ≫ rate a slowly decaying term of Φ would otherwise make the
-  solver's default history ~40/(2g) long, with ~Q T grid points; twice the
-  truncation time damps the kink of the history term at −T/2 below the
-  tolerance, and the solver still measures the truncation error).
+  0.25 rtol/(y_max (Q + rate)), which keeps Σ w_i err_i ≤ rtol/4 (the
+  solver's history shortens with Q: the damping rate counts Q).
 * Error budget (absolute, in ln): quadrature rtol/2, nodes rtol/4, tail
   rtol/10, Eq. (34) and (32) quadratures ~1e-12.
 
@@ -61,11 +57,11 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import xarray as xr
 
-from . import __version__, equation
+from . import __version__
 from ._q_integral import q_integral_to_infinity
 from ._vertex_wkb import eq32_integral, eq34_integral
 from .closed_forms import F0_eq32, ln_tau_phi
-from .direct import DirectSolution, solve_direct, truncation_time
+from .direct import solve_direct
 from .parameters import NoCutoffError, Parameters
 from .vertex import Vertex
 
@@ -290,16 +286,6 @@ def asymptotic_C2(v: Vertex) -> float:
     return float(a1 - phi0 - dphi0 + phi0 * (1.0 - phi0))
 
 
-def _solve_node(v: Vertex, Q: float, rtol: float) -> DirectSolution:
-    """solve_direct with the history set to twice the truncation time (module docstring)."""
-    T = None
-    if not equation.is_periodic(v, Q):
-        frozen = equation.frozen_solution(v, Q=Q)
-        scale = frozen.bound / max(abs(frozen.value_at_zero), 1e-300)
-        T = 2.0 * truncation_time(v, rtol, scale, Q=Q)
-    return solve_direct(v, rtol, Q=Q, T=T)
-
-
 @dataclass
 class _NodeResult:
     F0: float
@@ -324,7 +310,7 @@ class _Integrand:
         rtol = float(np.clip(_OPTIMISM * need, *_NODE_RTOL))
         self.solves += 1
         try:
-            sol = _solve_node(m.vertex, Q, rtol)
+            sol = solve_direct(m.vertex, rtol, Q=Q)
         except ArithmeticError as exc:
             raise ArithmeticError(f"log_tau_phi: Eq. (24) at Q = {Q:.6g}: {exc}") from exc
         if sol.status < 0:

@@ -21,6 +21,7 @@ import mpmath
 import numpy as np
 import pytest
 import xarray as xr
+from cooperon.studies.io import write_netcdf
 from dephasing_reference import CASES, load
 from scipy import integrate, special
 
@@ -34,8 +35,7 @@ from cooperon._q_integral import (
 )
 from cooperon._vertex_wkb import eq32_integral, eq34_integral
 from cooperon.closed_forms import F0_eq32, ln_tau_phi
-from cooperon.dephasing import _solve_node, as_model, asymptotic_C2, log_tau_phi
-from cooperon.io import write_netcdf
+from cooperon.dephasing import as_model, asymptotic_C2, log_tau_phi
 from cooperon.vertex import Vertex
 
 P = Parameters
@@ -274,21 +274,6 @@ def test_large_Q_coefficient_C2(name):
     orders = np.log10(np.array(dev[:-1]) / np.array(dev[1:]))
     np.testing.assert_allclose(orders, 1.0, atol=0.1)
     assert dev[-1] <= 1e-3 * abs(C2)
-
-
-@pytest.mark.parametrize("name", ["r3=g=0.1", "r1=0.05,eps=2,r3=0.2,g=0.5"])
-@pytest.mark.parametrize("Q", [0.0, 0.5, 50.0])
-def test_node_solve_with_short_history_matches_default(name, Q):
-    """The node solves (history twice the truncation time) agree with solve_direct's default.
-
-    Both at rtol 1e-8; the difference must be within the sum of their error estimates.
-    """
-    p = CASES[name]
-    v = Vertex.from_parameters(p)
-    node = _solve_node(v, Q, 1e-8)
-    ref = solve_direct(p.replace(Dq2_tau=Q), 1e-8)
-    assert node.converged and ref.converged
-    assert abs(node.F0 - ref.F0) <= node.error_estimate + ref.error_estimate
 
 
 # --------------------------------------------------------------------------
