@@ -21,7 +21,6 @@ import mpmath
 import numpy as np
 import pytest
 import xarray as xr
-from cooperon.studies.io import write_netcdf
 from dephasing_reference import CASES, load
 from scipy import integrate, special
 
@@ -36,6 +35,7 @@ from cooperon._q_integral import (
 from cooperon._vertex_wkb import eq32_integral, eq34_integral
 from cooperon.closed_forms import F0_eq32, ln_tau_phi
 from cooperon.dephasing import as_model, asymptotic_C2, log_tau_phi
+from cooperon.studies.io import write_netcdf
 from cooperon.vertex import Vertex
 
 P = Parameters
