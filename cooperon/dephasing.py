@@ -37,38 +37,43 @@ Numerical method
 Models
 ------
 The Q-integral needs, from a model, Φ as a :class:`~cooperon.vertex.Vertex`,
-F_(32)(0; Q) for that Φ and Eq. (34) (:class:`DephasingModel`).
-:func:`as_model` builds it from :class:`~cooperon.Parameters` (closed forms
-of :mod:`cooperon.closed_forms`), from a :class:`~cooperon.vertex.Vertex`
-((32) and (34) by quadrature, :mod:`cooperon._vertex_wkb`) or from any
-object with the methods of :class:`EnsembleModel` (averages over defects,
-Sec. II C).
+F_(32)(0; Q) for that Φ, Eq. (34) and the solutions of Eq. (24): a
+:class:`~cooperon.prepared.PreparedModel` (:mod:`cooperon.prepared`, shared
+with :mod:`cooperon.magneto`), built by :func:`as_model` from
+:class:`~cooperon.Parameters` (closed forms of :mod:`cooperon.closed_forms`),
+from a :class:`~cooperon.vertex.Vertex` ((32) and (34) by quadrature,
+:mod:`cooperon._vertex_wkb`) or from a defect ensemble
+(:class:`~cooperon.prepared.EnsembleModel`: averages over defects, Sec. II C,
+with the averaged vertex fitted once).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from . import __version__
 from ._q_integral import q_integral_to_infinity
-from ._vertex_wkb import eq32_integral, eq34_integral
-from .closed_forms import F0_eq32, ln_tau_phi
-from .direct import solve_direct
-from .parameters import NoCutoffError, Parameters
+from .parameters import Parameters
+from .prepared import EnsembleModel, PreparedModel, prepare_model, vertex_atol
 from .vertex import Vertex
 
-__all__ = ["DephasingModel", "EnsembleModel", "as_model", "asymptotic_C2", "log_tau_phi"]
+__all__ = [
+    "DephasingModel",
+    "EnsembleModel",
+    "PreparedModel",
+    "as_model",
+    "asymptotic_C2",
+    "log_tau_phi",
+]
 
-#: Accuracy of the closed forms of :mod:`cooperon.closed_forms` (their docstrings).
-_CLOSED_FORM_RTOL = 1e-12
+#: The model protocol of :func:`log_tau_phi` (the name it had before it was shared).
+DephasingModel = PreparedModel
 #: A node is solved at this multiple of the rtol its allowance needs: solve_direct
 #: usually delivers far more than it is asked for; where the sum of the node errors
 #: still exceeds its budget, the worst nodes are solved again (cooperon._q_integral).
@@ -81,176 +86,13 @@ _PANEL, _MIN_PANELS = 10.0, 2
 _NODE_RTOL = (1e-12, 1e-3)
 
 
-@runtime_checkable
-class EnsembleModel(Protocol):
-    """What :func:`log_tau_phi` needs from an average over defects (Sec. II C).
+def as_model(
+    model: Parameters | Vertex | EnsembleModel | PreparedModel, rtol: float = 1e-6
+) -> PreparedModel:
+    """The :class:`~cooperon.prepared.PreparedModel` :func:`log_tau_phi` works on.
 
-    Time in units of τ.  Φ̄ = 1 − λ̄ is the averaged vertex of Eq. (24).
-    """
-
-    def vertex_terms(self, s_max: float, atol: float) -> tuple[np.ndarray, np.ndarray, float]:
-        """``(c, alpha, max_error)``: Φ̄(x) ≈ Σ c_k e^{−α_k|x|}, error ≤ max_error on |x| ≤ s_max."""
-        ...
-
-    def Gamma_bar(self, eta: float) -> float:
-        """Γ̄(η) = ∫_0^η λ̄(s) ds (Eq. 34 averaged)."""
-        ...
-
-    def log_tau_phi_eq34(self) -> float:
-        """Eq. (34) with Γ̄: ∫_1^∞ (dη/η) e^{−Γ̄(η)}."""
-        ...
-
-
-@dataclass(frozen=True)
-class DephasingModel:
-    """The internal protocol: what the Q-integral needs from a model.
-
-    Attributes
-    ----------
-    vertex : Vertex
-        Φ of Eq. (24) (Q-independent).
-    F32 : callable
-        ``F32(Q) -> (F_(32)(0; Q), absolute error)`` for that Φ.
-    eq34, eq34_error : float
-        ln(τ_φ/τ) of Eq. (34) and its error.
-    kind : str
-        ``"parameters"``, ``"vertex"`` or ``"ensemble"``.
-    coords : dict
-        Scalar coordinates describing the model (for the Dataset).
-    attrs : dict
-        Attributes describing the model (for the Dataset).
-    s_max : float
-        Longest history the vertex is valid for (inf if exact).
-    vertex_error, vertex_atol : float
-        Error of the vertex on |x| ≤ s_max and what was asked for (0, inf if exact).
-    """
-
-    vertex: Vertex
-    F32: Callable[[float], tuple[float, float]]
-    eq34: float
-    eq34_error: float
-    kind: str
-    coords: dict[str, xr.Variable] = field(default_factory=dict)
-    attrs: dict[str, Any] = field(default_factory=dict)
-    s_max: float = math.inf
-    vertex_error: float = 0.0
-    vertex_atol: float = math.inf
-
-
-_PARAMETER_ATTRS = {
-    "tau_over_tau1": ("r₁ = τ/τ₁, weight of the resonant channel", "(20), (25)"),
-    "tau_over_tau3": ("r₃ = τ/τ₃, weight of the relaxation channel", "(20), (25)"),
-    "E_tau": ("ε = Eτ/ħ, TLS level splitting", "(25)"),
-    "gamma_tau": ("g = γτ/ħ, TLS switching rate", "(15), (25)"),
-}
-
-
-def _from_parameters(p: Parameters) -> DephasingModel:
-    if p.Dq2_tau != 0.0:
-        raise ValueError(
-            f"Dq2_tau must be 0 for log_tau_phi (Q = Dq²τ is integrated over), got {p.Dq2_tau!r}"
-        )
-    if not (p.resonant_active or p.relaxation_active):
-        raise NoCutoffError(
-            "ln(tau_phi/tau) = infinity: no active dephasing channel (tau_over_tau1 > 0 "
-            "needs E_tau > 0, tau_over_tau3 > 0 needs gamma_tau > 0); the Q-integral of "
-            f"F(0) diverges at Q = 0. Got {p!r}"
-        )
-
-    def F32(Q: float) -> tuple[float, float]:
-        value = F0_eq32(p.replace(Dq2_tau=Q))
-        # documented: ≤ 1e-12 relative, or ≲ 1e-14 ∫e^ϑ ≈ 1e-14/(Q + rate) when Φe^ϑ averages out
-        return value, _CLOSED_FORM_RTOL * abs(value) + 1e-14 / (Q + p.dephasing_rate)
-
-    eq34 = ln_tau_phi(p)
-    coords = {
-        name: xr.Variable((), getattr(p, name), {"long_name": ln, "units": "1", "equation": eq})
-        for name, (ln, eq) in _PARAMETER_ATTRS.items()
-    }
-    return DephasingModel(
-        vertex=Vertex.from_parameters(p),
-        F32=F32,
-        eq34=eq34,
-        eq34_error=_CLOSED_FORM_RTOL * abs(eq34),
-        kind="parameters",
-        coords=coords,
-    )
-
-
-def _from_vertex(v: Vertex, attrs: dict[str, Any] | None = None) -> DephasingModel:
-    if not v.dephasing > 0:
-        raise NoCutoffError(
-            "ln(tau_phi/tau) = infinity: the vertex does not dephase (Φ → 1 in the past: "
-            f"1 - Σ_(α=0) c = {v.dephasing!r}); the Q-integral of F(0) diverges at Q = 0"
-        )
-    eq34, eq34_error = eq34_integral(v)
-    return DephasingModel(
-        vertex=v,
-        F32=lambda Q: eq32_integral(v, Q),
-        eq34=eq34,
-        eq34_error=eq34_error,
-        kind="vertex",
-        attrs=dict(attrs or {}),
-    )
-
-
-def _history_end(model: EnsembleModel, level: float = 50.0) -> float:
-    """η with Γ̄(η) ≥ ``level`` (geometric search, then bisection in log η)."""
-    lo, hi = 1.0, 1.0
-    while float(model.Gamma_bar(hi)) < level:
-        lo, hi = hi, 4.0 * hi
-        if hi > 1e15:
-            raise ArithmeticError(
-                f"Gamma_bar(eta) stays below {level} up to eta = 1e15: dephasing too weak"
-            )
-    for _ in range(60):
-        mid = math.sqrt(lo * hi)
-        if float(model.Gamma_bar(mid)) < level:
-            lo = mid
-        else:
-            hi = mid
-        if hi <= lo * (1 + 1e-3):
-            break
-    return hi
-
-
-def _from_ensemble(model: EnsembleModel, rtol: float) -> DephasingModel:
-    # the history the node solves use is about twice where Γ̄ reaches ~30-40: fit Φ̄ over 4x
-    # the point where Γ̄ = 50, with an error that moves Γ̄ there by at most rtol/10
-    s_max = 4.0 * _history_end(model)
-    atol = 0.1 * rtol / s_max
-    c, alpha, max_error = model.vertex_terms(s_max, atol)
-    v = Vertex(np.asarray(c), np.asarray(alpha))
-    fitted = _from_vertex(v)
-    attrs: dict[str, Any] = {
-        "model": type(model).__name__,
-        "vertex_s_max": s_max,
-        "vertex_atol": atol,
-        "vertex_max_error": float(max_error),
-        "vertex_terms": int(v.c.size),
-        "log_tau_phi_eq34_of_fitted_vertex": fitted.eq34,
-    }
-    if dataclass_fields := getattr(model, "__dataclass_fields__", None):
-        for name in dataclass_fields:
-            value = getattr(model, name)
-            if isinstance(value, (int, float, str, bool)):
-                attrs[f"model_{name}"] = value
-    eq34 = float(model.log_tau_phi_eq34())
-    return DephasingModel(
-        vertex=v,
-        F32=fitted.F32,
-        eq34=eq34,
-        eq34_error=_CLOSED_FORM_RTOL * abs(eq34),
-        kind="ensemble",
-        attrs=attrs,
-        s_max=s_max,
-        vertex_error=float(max_error),
-        vertex_atol=atol,
-    )
-
-
-def as_model(model: Parameters | Vertex | EnsembleModel, rtol: float = 1e-6) -> DephasingModel:
-    """The internal protocol of :func:`log_tau_phi` for a model.
+    :func:`cooperon.prepared.prepare_model` with the vertex of an ensemble fitted
+    for ``rtol``; a prepared model is returned as it is.
 
     Raises
     ------
@@ -261,17 +103,12 @@ def as_model(model: Parameters | Vertex | EnsembleModel, rtol: float = 1e-6) -> 
     TypeError
         For anything else.
     """
-    if isinstance(model, Parameters):
-        return _from_parameters(model)
-    if isinstance(model, Vertex):
-        return _from_vertex(model)
-    if isinstance(model, EnsembleModel):
-        return _from_ensemble(model, rtol)
-    raise TypeError(
-        "model must be a cooperon.Parameters, a cooperon.vertex.Vertex or an ensemble "
-        "with vertex_terms(s_max, atol), Gamma_bar(eta) and log_tau_phi_eq34(); "
-        f"got {type(model).__name__}"
-    )
+    if isinstance(model, Parameters) and model.Dq2_tau != 0.0:
+        raise ValueError(
+            "Dq2_tau must be 0 for log_tau_phi (Q = Dq²τ is integrated over), "
+            f"got {model.Dq2_tau!r}"
+        )
+    return prepare_model(model, rtol=rtol)
 
 
 def asymptotic_C2(v: Vertex) -> float:
@@ -299,7 +136,7 @@ class _NodeResult:
 class _Integrand:
     """d(Q) = F_direct − F_(32) with its error, solved to the allowance it is given."""
 
-    def __init__(self, m: DephasingModel) -> None:
+    def __init__(self, m: PreparedModel) -> None:
         self.m = m
         self.solves = 0
 
@@ -310,17 +147,17 @@ class _Integrand:
         rtol = float(np.clip(_OPTIMISM * need, *_NODE_RTOL))
         self.solves += 1
         try:
-            sol = solve_direct(m.vertex, rtol, Q=Q)
+            sol = m.solve(Q, rtol)
         except ArithmeticError as exc:
             raise ArithmeticError(f"log_tau_phi: Eq. (24) at Q = {Q:.6g}: {exc}") from exc
         if sol.status < 0:
             raise ArithmeticError(f"log_tau_phi: Eq. (24) at Q = {Q:.6g}: {sol.message}")
-        node = _NodeResult(sol.F0, sol.error_estimate, f32, e32, sol.T, sol.status)
-        return sol.F0 - f32, sol.error_estimate + e32, node
+        node = _NodeResult(sol.F0, sol.error, f32, e32, sol.T, sol.status)
+        return sol.F0 - f32, sol.error + e32, node
 
 
 def log_tau_phi(
-    model: Parameters | Vertex | EnsembleModel,
+    model: Parameters | Vertex | EnsembleModel | PreparedModel,
     rtol: float = 1e-6,
     *,
     max_nodes: int = 2000,
@@ -331,8 +168,10 @@ def log_tau_phi(
     ----------
     model
         :class:`~cooperon.Parameters` with ``Dq2_tau == 0`` (Q is integrated
-        over), a :class:`~cooperon.vertex.Vertex` (Φ, Q-independent), or an
-        ensemble (:class:`EnsembleModel`).
+        over), a :class:`~cooperon.vertex.Vertex` (Φ, Q-independent), an
+        ensemble (:class:`~cooperon.prepared.EnsembleModel`), or a
+        :class:`~cooperon.prepared.PreparedModel` of one of them (its solutions
+        of Eq. (24) are reused where accurate enough).
     rtol
         Requested accuracy of ``log_tau_phi_direct`` as an **absolute** error
         of ln(τ_φ/τ), i.e. the relative accuracy of τ_φ itself; in
@@ -401,6 +240,11 @@ def log_tau_phi(
     if m.vertex_error > m.vertex_atol:
         problems.append(
             f"the averaged vertex is fitted to {m.vertex_error:.2g}, not {m.vertex_atol:.2g}"
+        )
+    elif m.kind == "ensemble" and m.vertex_atol > vertex_atol(rtol, m.s_max) * (1 + 1e-12):
+        problems.append(
+            f"the averaged vertex was fitted to atol {m.vertex_atol:.2g}, looser than the "
+            f"{vertex_atol(rtol, m.s_max):.2g} this rtol needs"
         )
     if total_error > rtol and not problems:
         problems.append("the error estimate exceeds rtol")
@@ -557,4 +401,7 @@ def _dataset(m, rtol, res, nodes, *, C2, total_error, status, message, solves, s
         "seconds": float(seconds),
         **m.attrs,
     }
+    if m.kind == "ensemble":
+        # Eq. (34) of the fitted vertex by the ensemble's own quadrature: a measured check
+        attrs["log_tau_phi_eq34_of_fitted_vertex"] = m.eq34_of_vertex
     return xr.Dataset(data, coords=coords, attrs=attrs)

@@ -39,12 +39,60 @@ import xarray as xr
 from scipy import constants
 
 from . import hln as _hln
-from ._field_inputs import FieldInputs, field_inputs
 from ._landau import ChebyshevLandau, tail_start
 from ._quadrature import _G7, _W15, _X15
 from .parameters import NoCutoffError, _positive
+from .prepared import PreparedModel, prepare_model
 
 __all__ = ["FieldInputs", "field_inputs", "field_b", "magnetoconductance"]
+
+#: What the magnetoconductance needs from a model (the name it had before it was shared).
+FieldInputs = PreparedModel
+
+
+def field_inputs(
+    model, *, tau: float | None = None, rtol: float = 1e-8, fit_rtol: float = 1e-6
+) -> PreparedModel:
+    """The prepared model (:class:`~cooperon.prepared.PreparedModel`, with τ) of a model.
+
+    Parameters
+    ----------
+    model : Parameters, Vertex or ensemble
+        ``Parameters.Dq2_tau`` is ignored (the field sets Q); an ensemble's
+        vertex Φ̄ is fitted once (:mod:`cooperon.prepared`) and Eq. (32) uses
+        λ̄, Γ̄ themselves.
+    tau : float, optional
+        τ in seconds; required for Parameters and Vertex, and if given for an
+        ensemble it must equal ``model.tau``.
+    rtol : float
+        Relative accuracy of each direct solution (reused by every curve
+        computed from these inputs).
+    fit_rtol : float
+        Accuracy the ensemble vertex is fitted for (its atol is
+        0.1 fit_rtol/s_max).
+
+    Raises
+    ------
+    ValueError
+        Missing or invalid ``tau``.
+    NoCutoffError
+        If nothing dephases (then Δσ(B) is infinite).
+    TypeError
+        For another kind of model.
+    """
+    inp = prepare_model(model, rtol=fit_rtol, tau=tau, direct_rtol=rtol)
+    _require_tau(inp)
+    return inp
+
+
+def _require_tau(inp: PreparedModel) -> float:
+    if inp.tau is None:
+        raise ValueError(
+            f"tau (the relaxation time τ in seconds) is required with {inp.kind}: the field "
+            "b = 4eDBτ/ħ and τ_φ in seconds need it (ensembles carry their own tau)"
+        )
+    return inp.tau
+
 
 #: Γ(u) at the end of the history of Eq. (32): e^{−50} ≈ 2e-22.
 _GAMMA_END = 50.0
@@ -220,14 +268,14 @@ def _dephasing_scale(inp: FieldInputs, u_end: float) -> float:
 # ---------------------------------------------------------------------------
 
 
-def _direct_correction(inp, rule, b, r, ds32, rtol, max_nodes, executor=None):
+def _direct_correction(inp, rule, b, r, ds32, rtol, direct_rtol, max_nodes, executor=None):
     """S_b[F_direct − F_(32)] for every b, with its error parts, refining the nodes."""
     a_max = max(tail_start(bi, r)[1] for bi in b)
     Q_hi = r * 2.0 ** max(0, math.ceil(math.log2(max(a_max, r) / r)))
     counts = [n for n in _NODE_COUNTS if n <= max_nodes] or [_NODE_COUNTS[0]]
     for n in counts:
         L = ChebyshevLandau(Q_hi, r, n)
-        F = inp.direct_many(L.nodes, executor)
+        F = inp.direct_many(L.nodes, direct_rtol, executor)
         F_dir, e_dir = F[:, 0], F[:, 1]
         F_32, e_32 = rule.F0(L.nodes)
         d = F_dir - F_32
@@ -273,11 +321,12 @@ def magnetoconductance(
 
     Parameters
     ----------
-    model : Parameters, Vertex, ensemble or FieldInputs
+    model : Parameters, Vertex, ensemble or PreparedModel
         The defects: :class:`~cooperon.parameters.Parameters` (its ``Dq2_tau``
         is ignored), a :class:`~cooperon.vertex.Vertex` Φ, an ensemble of
-        :mod:`cooperon.ensembles`, or prepared :class:`FieldInputs`
-        (:func:`field_inputs`; reuses its cached direct solutions).
+        :mod:`cooperon.ensembles`, or a prepared model
+        (:func:`field_inputs`, :func:`cooperon.prepared.prepare_model`;
+        reuses its cached direct solutions and its fitted vertex).
     B : array_like
         Fields in tesla, > 0 (any order).
     D : float
@@ -287,7 +336,8 @@ def magnetoconductance(
     rtol : float
         Requested relative accuracy of Δσ, in [1e-10, 1e-2].
     direct_rtol : float, optional
-        Relative accuracy of each direct solution of Eq. (24); default rtol/100.
+        Relative accuracy of each direct solution of Eq. (24); default rtol/100
+        (for a prepared model: its own ``direct_rtol``).
     fit_window : None, (B_lo, B_hi) or bool array
         Fields used by the HLN fits; default where |Δσ| < 1 e²/h (per curve).
     alpha_free : bool
@@ -326,16 +376,23 @@ def magnetoconductance(
     rtol = _positive("rtol", rtol)
     if not 1e-10 <= rtol <= 1e-2:
         raise ValueError(f"rtol must lie in [1e-10, 1e-2] (got {rtol!r})")
-    direct_rtol = rtol / 100.0 if direct_rtol is None else _positive("direct_rtol", direct_rtol)
+    if direct_rtol is not None:
+        direct_rtol = _positive("direct_rtol", direct_rtol)
     if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 9:
         raise ValueError(f"max_nodes must be an integer >= 9 (got {max_nodes!r})")
-    if isinstance(model, FieldInputs):
-        if tau is not None and _positive("tau", tau) != model.tau:
+    if isinstance(model, PreparedModel):
+        if tau is not None and model.tau is not None and _positive("tau", tau) != model.tau:
             raise ValueError(f"tau = {tau!r} differs from the inputs' tau = {model.tau!r}")
+        if model.tau is None and tau is not None:
+            model.tau = _positive("tau", tau)
         inp, setup = model, 0.0
+        _require_tau(inp)
+        direct_rtol = inp.direct_rtol if direct_rtol is None else direct_rtol
     else:
-        inp = field_inputs(model, tau=tau, rtol=max(direct_rtol, 1e-13))
+        direct_rtol = rtol / 100.0 if direct_rtol is None else direct_rtol
+        inp = field_inputs(model, tau=tau, rtol=max(direct_rtol, 1e-13), fit_rtol=rtol)
         setup = inp.counters["seconds_setup"]
+    direct_rtol = max(direct_rtol, 1e-13)
     n0, s0 = inp.counters["n_direct"], inp.counters["seconds_direct"]
     b = field_b(B, D, inp.tau)
 
@@ -352,7 +409,7 @@ def magnetoconductance(
     if direct:
         try:
             corr, parts, nodes, L = _direct_correction(
-                inp, rule, b, r, ds32, rtol, max_nodes, executor
+                inp, rule, b, r, ds32, rtol, direct_rtol, max_nodes, executor
             )
         except ArithmeticError as exc:
             nan = np.full(B.shape, math.nan)
@@ -395,7 +452,7 @@ def magnetoconductance(
 def _dataset(inp, B, b, D, curves, rtol, fit_window, alpha_free, nodes) -> xr.Dataset:
     """The labelled result: both curves, their HLN fits, Eq. (34), the nodes used."""
     try:
-        log34 = float(inp.log_tau_phi_eq34())
+        log34 = float(inp.eq34)
         tau_phi_34, msg34 = inp.tau * math.exp(log34), "Eq. (34)"
     except (ArithmeticError, NoCutoffError) as exc:
         log34, tau_phi_34, msg34 = math.nan, math.nan, f"Eq. (34) not computed: {exc}"
