@@ -8,6 +8,13 @@ Subcommands
 ``map``
     The breakdown maps: where the closed form stops being trustworthy
     (parameter sweeps, datasets and figures).
+``dephasing``
+    τ_φ(T) of a defect ensemble from Eq. (34) and from the direct solution,
+    against the paper's asymptotes (44), (50)–(53).
+``estimates``
+    The numbers of the paper's Sec. III, recomputed.
+``magneto``
+    The magnetoconductance over temperature and the τ_φ an HLN fit reports.
 
 Exit status: see :data:`EXIT_CODES` (also printed by ``cooperon --help``).
 """
@@ -29,7 +36,8 @@ EXIT_CODES: dict[int, str] = {
     2: "bad input, an output path that cannot be written, an unusable scheduler or a store "
     "made from another configuration (one line on stderr; nothing computed, nothing written)",
     3: "compare: F(0) = infinity (Q = 0 and no active dephasing channel)",
-    130: "interrupted (Ctrl-C); map: finished chunks are kept and a rerun resumes",
+    130: "interrupted (Ctrl-C); map, dephasing, magneto: finished chunks are kept and a "
+    "rerun resumes",
 }
 
 #: (flag, field, default, help)
@@ -86,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .studies import maps
 
     maps.add_arguments(pm)
+    _add_temperature_studies(sub, epilog)
     return parser
 
 
@@ -135,6 +144,47 @@ def _run_compare(args) -> int:
     return 0
 
 
+def _add_temperature_studies(sub, epilog: str) -> None:
+    """The subcommands ``dephasing``, ``estimates`` and ``magneto``."""
+    from .studies.temperature_config import add_scan_arguments
+
+    common = {"epilog": epilog, "formatter_class": argparse.RawDescriptionHelpFormatter}
+    pd = sub.add_parser(
+        "dephasing", help="tau_phi(T) of a defect ensemble vs the asymptotes", **common
+    )
+    add_scan_arguments(
+        pd,
+        "dephasing",
+        "cooperon-dephasing",
+        "tau_phi(T) of a defect ensemble from Eq. (34) and from the direct solution of "
+        "Eq. (24), against the paper's asymptotes (44), (50)-(53): datasets (Zarr + NetCDF), "
+        "a figure, the temperature range of T^1/3.",
+    )
+    sub.add_parser(
+        "estimates",
+        help="the numbers of Sec. III recomputed",
+        description="tau_Lambda, T_Lambda, T_alpha, T_beta and Eq. (57) from the paper's "
+        "Sec. III numbers, each beside the value the paper states.",
+        **common,
+    )
+    pg = sub.add_parser("magneto", help="magnetoconductance over T, and HLN's tau_phi", **common)
+    add_scan_arguments(
+        pg,
+        "magneto",
+        "cooperon-magneto",
+        "Weak-localisation magnetoconductance of a film with a defect ensemble over "
+        "temperature: delta sigma(B) from Eq. (24) and Eq. (32), HLN fits, and tau_phi,HLN(T) "
+        "beside tau_phi(T) from Eq. (34) and the direct solution.",
+    )
+
+
+def _run_estimates() -> int:
+    from .estimates import format_estimates, sec3_estimates
+
+    print(format_estimates(sec3_estimates()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 on success)."""
     parser = build_parser()
@@ -145,6 +195,16 @@ def main(argv: list[str] | None = None) -> int:
         from .studies import maps
 
         return maps.run(args)
+    if args.command == "dephasing":
+        from .studies import dephasing_scan
+
+        return dephasing_scan.run(args)
+    if args.command == "estimates":
+        return _run_estimates()
+    if args.command == "magneto":
+        from .studies import magneto_scan
+
+        return magneto_scan.run(args)
     parser.print_help()
     return 0
 

@@ -182,12 +182,21 @@ class SweepStore:
 
         ``template`` holds the per-point variables as dask arrays (they are
         not written: only their metadata), the coordinates and attributes;
-        ``fill`` gives each variable's Zarr fill value.  The completion record
-        gets one entry per chunk (shape ``n_chunks``), each its own Zarr chunk.
+        ``fill`` gives each variable's Zarr fill value.  The grid dimensions
+        are those of the variable with the fewest; a variable may have further
+        trailing dimensions (e.g. a curve at each grid point), which are kept
+        whole in every chunk.  The completion record gets one entry per chunk
+        (shape ``n_chunks``), each its own Zarr chunk.
         """
         path = Path(path)
         names = list(template.data_vars)
-        dims = template[names[0]].dims
+        dims = min((template[n].dims for n in names), key=len)
+        for n in names:
+            if template[n].dims[: len(dims)] != dims:
+                raise ValueError(
+                    f"variable {n!r} has dimensions {template[n].dims}, which do not start "
+                    f"with the grid dimensions {dims}"
+                )
         ds = template.copy()
         ds[RUN_VAR] = xr.Variable(
             _run_dims(dims),
@@ -204,7 +213,11 @@ class SweepStore:
         )
         ds.attrs["chunk_sizes"] = np.array(chunk_shape, dtype=np.int64)
         encoding: dict[str, dict[str, Any]] = {
-            n: {"chunks": tuple(chunk_shape), "fill_value": fill[n]} for n in names
+            n: {
+                "chunks": (*chunk_shape, *template[n].shape[len(dims) :]),
+                "fill_value": fill[n],
+            }
+            for n in names
         }
         encoding[RUN_VAR] = {"chunks": (1,) * len(dims), "fill_value": 0}
         with _interrupt_deferred():
@@ -241,7 +254,8 @@ class SweepStore:
     ) -> None:
         """Write one finished chunk into its region, then record it as done.
 
-        A Ctrl-C arriving meanwhile takes effect when both are written.
+        ``region`` indexes the grid dimensions (trailing dimensions are written
+        whole).  A Ctrl-C arriving meanwhile takes effect when both are written.
         """
         with _interrupt_deferred():
             for name, arr in self._arrays.items():
