@@ -384,8 +384,9 @@ def scaling_table(results: list[tuple[MapSpec, xr.Dataset]]) -> str:
 
     Per map and deviation: median and max |dev| over the map, and the fitted
     law |dev| ≈ C λ_max^a with standard errors, points, λ_max range and rms
-    of the residuals in ln|dev|.  The fit's selection follows the table when
-    every row shares it, else it is a last column.
+    of the residuals in ln|dev|; with several maps, then the median and max
+    over the points of all of them.  The fit's selection follows the table
+    when every row shares it, else it is a last column.
     """
     rows = []
     for spec, ds in results:
@@ -405,20 +406,37 @@ def scaling_table(results: list[tuple[MapSpec, xr.Dataset]]) -> str:
                 f"{_g(lo, 3)} – {_g(hi, 3)} | {_g(attrs['fit_rms_log'])} |"
             )
             rows.append((cells, attrs["fit_selection"]))
+    if len(results) > 1:  # the same statistics over the points of every map together
+        for tag, what in DEVIATIONS.items():
+            pooled = [_abs_devs(ds, tag) for _, ds in results if f"dev_{tag}" in ds]
+            if not pooled:
+                continue
+            a = np.concatenate(pooled)
+            stats = f"{_g(float(np.median(a)))} | {_g(float(a.max()))}" if a.size else "– | –"
+            rows.append(
+                (f"| all maps ({a.size} points) | {_md(what)} | {stats} | – | – | | | |", None)
+            )
     header = (
-        "| map | closed form | median \\|dev\\| | max \\|dev\\| | C | a | points | "
+        "| map | closed form | median \\|dev\\| | max \\|dev\\| | C | a | fit points | "
         "λ_max range | rms of ln\\|dev\\| |"
     )
     rule = "|---|---|---|---|---|---|---|---|---|"
-    selections = {sel for _, sel in rows}
+    selections = {sel for _, sel in rows if sel is not None}
     if len(selections) <= 1:
         lines = [header, rule, *(cells for cells, _ in rows)]
         if selections:
-            lines += ["", f"Fit selection (every row): {selections.pop()}."]
+            lines += ["", f"Fit selection (every fit): {selections.pop()}."]
         return "\n".join(lines)
     lines = [header + " fit selection |", rule + "---|"]
-    lines += [f"{cells} {_md(sel)} |" for cells, sel in rows]
+    lines += [f"{cells} {_md(sel or '')} |" for cells, sel in rows]
     return "\n".join(lines)
+
+
+def _abs_devs(ds: xr.Dataset, tag: str) -> np.ndarray:
+    """|dev_TAG| at the points where the direct solution converged and it has a value."""
+    absdev = np.abs(ds[f"dev_{tag}"].values).ravel()
+    ok = np.isin(ds["status"].values.ravel(), _DIRECT_OK) & np.isfinite(absdev)
+    return absdev[ok]
 
 
 def _md(text: str) -> str:
@@ -453,10 +471,10 @@ def _boundary_summary(spec: MapSpec, ds: xr.Dataset) -> list[str]:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``cooperon map``."""
     p.description = (
-        "Breakdown maps of the closed forms -- Eq. (32) as printed, the consistent Eq. (27), "
-        "the local closure -- and of the paper's two steps (the ODE (29), its WKB solution "
-        "(31)) against the direct solution of Eq. (24): datasets (Zarr + NetCDF), figures, "
-        "boundaries, |dev| statistics and scaling laws."
+        "Breakdown maps of the closed forms -- Eq. (32) as printed, the consistent Eq. (27),\n"
+        "the local closure -- and of the paper's two steps (the ODE (29), its WKB solution\n"
+        "(31)) against the direct solution of Eq. (24): datasets (Zarr + NetCDF), figures,\n"
+        "breakdown boundaries, |dev| statistics and scaling laws."
     )
     p.add_argument(
         "--config",

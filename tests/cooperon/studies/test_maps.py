@@ -281,9 +281,17 @@ def test_scaling_table_has_a_row_per_map_and_deviation():
     table = scaling_table([(spec, analyse_map(_synthetic(), "x", "r"))])
     lines = table.splitlines()
     assert len([ln for ln in lines if ln.startswith("| syn |")]) == len(DEVIATIONS)
-    assert lines[-1].startswith("Fit selection (every row): direct solution converged")
+    assert lines[-1].startswith("Fit selection (every fit): direct solution converged")
     row = next(ln for ln in lines if "Eq. (32) as printed" in ln)
     assert "| 0.5 ± " in row and "| 1.000 ± " in row  # C = 0.5, a = 1
+    # two maps: the statistics over both, then the rows of the pooled points
+    other = _synthetic()
+    other["dev_eq32"] = 2 * other["dev_eq32"]
+    two = scaling_table([(spec, analyse_map(_synthetic(), "x", "r")), (spec, other)])
+    pooled = [ln for ln in two.splitlines() if ln.startswith("| all maps (36 points) |")]
+    assert len(pooled) == len(DEVIATIONS)
+    both = np.abs(np.concatenate([_synthetic()["dev_eq32"].values, other["dev_eq32"].values]))
+    assert f"| Eq. (32) as printed | {np.median(both):.2g} | {both.max():.2g} |" in pooled[0]
 
 
 def test_map_refuses_a_store_written_without_the_new_outputs(tmp_path, capsys):
