@@ -41,7 +41,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import LogFormatterSciNotation, MaxNLocator
 
 from .schema import Status
 
@@ -211,10 +211,10 @@ def _draw_lambda_guides(ax, xs, ys, lam, levels, label: bool) -> None:
         )
 
 
-def _draw_contours(ax, xs, ys, dev: np.ndarray) -> None:
-    """|dev| = 1 % (solid), 10 % (dashed), sign changes (dotted)."""
+def _draw_contours(ax, xs, ys, dev: np.ndarray) -> bool:
+    """|dev| = 1 % (solid), 10 % (dashed), sign changes (dotted); whether dev changes sign."""
     if len(xs) < 2 or len(ys) < 2 or np.isfinite(dev).sum() < 4:
-        return
+        return False
     logd = np.ma.masked_invalid(_log_abs(dev))
     for level, style in ((-2.0, "-"), (-1.0, "--")):
         if logd.min() < level < logd.max():
@@ -223,9 +223,11 @@ def _draw_contours(ax, xs, ys, dev: np.ndarray) -> None:
             )
             cs.set(path_effects=_HALO)
     signed = np.ma.masked_invalid(dev)
-    if signed.min() < 0.0 < signed.max():
-        cs = ax.contour(xs, ys, signed, levels=[0.0], colors="k", linewidths=0.9, linestyles=":")
-        cs.set(path_effects=_HALO)
+    if not signed.min() < 0.0 < signed.max():
+        return False
+    cs = ax.contour(xs, ys, signed, levels=[0.0], colors="k", linewidths=0.9, linestyles=":")
+    cs.set(path_effects=_HALO)
+    return True
 
 
 def _no_value(ax, xe, ye, values: np.ndarray) -> None:
@@ -292,6 +294,7 @@ def plot_map(
     fig = Figure(figsize=(14.0, 9.6), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(2, 3, sharex=True, sharey=True)
+    sign_changes = equal_steps = False
     for group in _COLOUR_GROUPS:
         cells = [_PANELS[name] for name in group]
         pooled = np.concatenate([_log_abs(devs[n]).ravel() for n in group])
@@ -311,7 +314,7 @@ def plot_map(
             )
             _no_value(ax, xe, ye, logd)
             _draw_lambda_guides(ax, xs, ys, lam, levels, label=c == 0)
-            _draw_contours(ax, xs, ys, devs[name])
+            sign_changes |= _draw_contours(ax, xs, ys, devs[name])
             ax.set_title(f"{DEV_LABELS[name]}\n{_summary(devs[name])}", fontsize=9.5)
         cb = fig.colorbar(
             mesh,
@@ -338,6 +341,7 @@ def plot_map(
         rr = np.ma.masked_invalid(ratio)
         if rr.min() < 0.0 < rr.max():
             ax.contour(xs, ys, rr, levels=[0.0], colors=_EQUAL, linewidths=1.6)
+            equal_steps = True
     share = np.mean(ratio[np.isfinite(ratio)] > 0) if np.isfinite(ratio).any() else math.nan
     ax.set_title(
         "which step fails: "
@@ -356,6 +360,11 @@ def plot_map(
             ax.set_xscale("log")
         if ylog:
             ax.set_yscale("log")
+        for log, axis in ((xlog, ax.xaxis), (ylog, ax.yaxis)):
+            if log:  # label minor ticks only on axes shorter than half a decade (else they overlap)
+                axis.set_minor_formatter(
+                    LogFormatterSciNotation(labelOnlyBase=False, minor_thresholds=(0.5, 0.2))
+                )
         if len(xs) > 1:
             ax.set_xlim(xs[0], xs[-1])
         if len(ys) > 1:
@@ -368,9 +377,15 @@ def plot_map(
     handles = [
         Line2D([], [], color="k", lw=1.5, ls="-", path_effects=_HALO, label="|dev| = 1 %"),
         Line2D([], [], color="k", lw=1.5, ls="--", path_effects=_HALO, label="|dev| = 10 %"),
-        Line2D([], [], color="k", lw=0.9, ls=":", path_effects=_HALO, label="dev changes sign"),
-        Line2D([], [], color=_EQUAL, lw=1.6, label="both steps equal (bottom right)"),
     ]
+    if sign_changes:
+        handles.append(
+            Line2D([], [], color="k", lw=0.9, ls=":", path_effects=_HALO, label="dev changes sign")
+        )
+    if equal_steps:
+        handles.append(
+            Line2D([], [], color=_EQUAL, lw=1.6, label="both steps equal (bottom right)")
+        )
     if levels:
         label = r"$\lambda_{\max}$ guide"
         handles.append(Line2D([], [], color="0.3", lw=0.7, ls=(0, (6, 2, 1, 2)), label=label))
