@@ -7,7 +7,15 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["adaptive_gk15", "gauss_panels", "halving_edges", "panel_edges"]
+__all__ = [
+    "GK15_NODES",
+    "GK15_WEIGHTS",
+    "G7_WEIGHTS",
+    "adaptive_gk15",
+    "gauss_panels",
+    "halving_edges",
+    "panel_edges",
+]
 
 _GL: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
@@ -45,12 +53,14 @@ _WG = np.array(
         0.417959183673469387755102040816327,
     ]
 )
-_X15 = np.concatenate([-_XK[:-1], _XK[::-1]])
-_W15 = np.concatenate([_WK[:-1], _WK[::-1]])
-_G7 = np.zeros(15)
-_G7[[1, 3, 5]] = _WG[:3]
-_G7[[13, 11, 9]] = _WG[:3]
-_G7[7] = _WG[3]
+#: the 15 Kronrod nodes on [-1, 1] (ascending), their weights, and the 7-point Gauss
+#: weights on them (zero at the Kronrod-only nodes)
+GK15_NODES = np.concatenate([-_XK[:-1], _XK[::-1]])
+GK15_WEIGHTS = np.concatenate([_WK[:-1], _WK[::-1]])
+G7_WEIGHTS = np.zeros(15)
+G7_WEIGHTS[[1, 3, 5]] = _WG[:3]
+G7_WEIGHTS[[13, 11, 9]] = _WG[:3]
+G7_WEIGHTS[7] = _WG[3]
 
 
 def gauss_panels(edges: np.ndarray, n: int = 16) -> tuple[np.ndarray, np.ndarray]:
@@ -118,10 +128,10 @@ def adaptive_gk15(
     done_err = 0.0
     while lo.size:
         mid, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
-        vals = np.asarray(f((mid[:, None] + half[:, None] * _X15).ravel()), dtype=float)
+        vals = np.asarray(f((mid[:, None] + half[:, None] * GK15_NODES).ravel()), dtype=float)
         vals = vals.reshape(lo.size, 15)
-        k = half * (vals @ _W15)
-        err = np.abs(k - half * (vals @ _G7))
+        k = half * (vals @ GK15_WEIGHTS)
+        err = np.abs(k - half * (vals @ G7_WEIGHTS))
         total = done_val + float(k.sum())
         # accept a panel when its error is within its share of the tolerance,
         # or when it is too small to split further (rounding-level noise)

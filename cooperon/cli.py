@@ -99,16 +99,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _table(ds) -> str:
+    def value(name: str, fmt: str, scale: float = 1.0, unit: str = "") -> str:
+        x = float(ds[name])
+        return f"{scale * x:{fmt}}{unit}" if x == x else "not computed (see message)"
+
     rows = [
-        ("F(0), Eq. (24) direct", f"{float(ds.F0_direct):.12g}"),
-        ("  estimated error", f"{float(ds.F0_direct_error):.2e}"),
-        ("F(0), Eq. (32) as printed", f"{float(ds.F0_wkb_eq32):.12g}"),
-        ("F(0), Eq. (27) + WKB (31)", f"{float(ds.F0_wkb_eq27):.12g}"),
-        ("deviation of (32)", f"{100 * float(ds.dev_eq32):+.4f} %"),
-        ("deviation of (27)", f"{100 * float(ds.dev_eq27):+.4f} %"),
-        ("lambda_max", f"{float(ds.lambda_max):.6g}"),
-        ("converged", "yes" if bool(ds.converged) else f"NO: {ds.message.item()}"),
+        ("F(0), Eq. (24) direct", value("F0_direct", ".12g")),
+        ("  estimated error", value("F0_direct_error", ".2e")),
+        ("F(0), Eq. (32) as printed", value("F0_wkb_eq32", ".12g")),
+        ("F(0), Eq. (27) + WKB (31), consistent", value("F0_wkb_eq27", ".12g")),
+        ("F(0), local closure (beyond the paper)", value("F0_local_closure", ".12g")),
+        ("F(0), ODE (29) solved, no WKB", value("F0_ode", ".12g")),
+        ("deviation of (32)", value("dev_eq32", "+.4f", 100, " %")),
+        ("deviation of (27)", value("dev_eq27", "+.4f", 100, " %")),
+        ("deviation of the local closure", value("dev_local_closure", "+.4f", 100, " %")),
+        ("  ODE step (29): F_ODE/F - 1", value("dev_ode_step", "+.4f", 100, " %")),
+        ("  WKB step (31): F_27/F_ODE - 1", value("dev_wkb_step", "+.4f", 100, " %")),
+        ("lambda_max", value("lambda_max", ".6g")),
+        ("converged", "yes" if bool(ds.converged) else "NO"),
     ]
+    if ds.message.item():
+        rows.append(("message", ds.message.item()))
     width = max(len(r[0]) for r in rows)
     return "\n".join(f"{a.ljust(width)}  {b}" for a, b in rows)
 

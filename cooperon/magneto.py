@@ -40,7 +40,7 @@ from scipy import constants
 
 from . import hln as _hln
 from ._landau import ChebyshevLandau, tail_start
-from ._quadrature import _G7, _W15, _X15
+from ._quadrature import G7_WEIGHTS, GK15_NODES, GK15_WEIGHTS
 from .parameters import NoCutoffError, _positive
 from .prepared import PreparedModel, prepare_model
 
@@ -204,7 +204,7 @@ class _HistoryRule:
 
     def _evaluate(self) -> None:
         mid, half = 0.5 * (self.lo + self.hi), 0.5 * (self.hi - self.lo)
-        self.u = mid[:, None] + half[:, None] * _X15
+        self.u = mid[:, None] + half[:, None] * GK15_NODES
         self.half = half[:, None]
         u = self.u.ravel()
         g = np.asarray(self.inp.phi(u)) * np.exp(-np.asarray(self.inp.Gamma(u)))
@@ -214,8 +214,8 @@ class _HistoryRule:
     def integrals(self, kernel: np.ndarray) -> tuple[float, np.ndarray]:
         """(K15 value, per-panel |K15 − G7|) of ∫ g · kernel, ``kernel`` on ``self.u``."""
         vals = self.g * kernel
-        k = (self.half * vals) @ _W15
-        gs = (self.half * vals) @ _G7
+        k = (self.half * vals) @ GK15_WEIGHTS
+        gs = (self.half * vals) @ G7_WEIGHTS
         return float(k.sum()), np.abs(k - gs)
 
     def sigma_kernel(self, b: float) -> np.ndarray:

@@ -49,10 +49,16 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import sys as _sys  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
+from pathlib import Path as _Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+
+# Run from a checkout: make the packages of this repository importable (and not a
+# stale install) when the script is started as validation/….py.
+_sys.path.insert(0, str(_Path(__file__).resolve().parents[1]))
 
 from solver import kernels, solve_volterra  # noqa: E402
 

@@ -30,6 +30,11 @@ import time
 
 import numpy as np
 
+# Run from a checkout: make ``import solver`` / ``import cooperon`` find this repository's
+# packages (also in the subprocesses) when the script is started as validation/….py.
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, _ROOT)
+
 SNIPPETS = {
     "general kernel k(t,s), N=201": """
 import numpy as np
@@ -67,7 +72,8 @@ print(json.dumps({{"import": t1 - t0, "first_solve": t2 - t1}}))
 
 
 def run(body: str, cache: str, module: str) -> dict:
-    env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+    path = os.pathsep.join(x for x in (_ROOT, os.environ.get("PYTHONPATH")) if x)
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=path)
     out = subprocess.run(
         [sys.executable, "-c", TEMPLATE.format(body=body, module=module)],
         env=env,

@@ -7,10 +7,12 @@ but the runs are checked to give bit-identical numbers.
 The grid is map (a) of ``cooperon map`` -- (r₃, g) ∈ [1e-3, 0.5] × [1e-2, 10],
 log-spaced, at r₁ = 0, Q = 10⁻² -- and every point runs
 :func:`cooperon.studies.comparison.compare_point` (the direct solution of
-Eq. (24) to rtol and the closed forms (27), (32)).  Printed:
+Eq. (24) to rtol, the closed forms (32), (27), the local closure and the ODE
+step (29)).  Printed:
 
 1. *Per point*, serially in this process on every 4th point of each axis:
-   the time of the direct solution and of the closed forms.  Their sum times
+   the time of the direct solution, of Eqs. (32) + (27), and of the local closure
+   and the ODE step (their share of the rest is printed).  Their sum times
    the number of points is the serial cost of the grid, ``T₁`` (CPU seconds).
 2. *Worker warm-up and per task*: the first point in a new worker process
    started with ``fork`` from this (warm) process -- it inherits the
@@ -34,11 +36,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys as _sys
 import tempfile
 import time
 from pathlib import Path
+from pathlib import Path as _Path
 
 import numpy as np
+
+# Run from a checkout: make the packages of this repository importable (and not a
+# stale install) when the script is started as validation/….py.
+_sys.path.insert(0, str(_Path(__file__).resolve().parents[1]))
 
 import cooperon
 from cooperon import Parameters, closed_forms, solve_direct
@@ -60,16 +68,23 @@ def _load() -> str:
     return ", ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
-def per_point_costs(axes: dict, fixed: dict, rtol: float, step: int) -> tuple[float, float, int]:
-    """Mean CPU seconds per point of the direct solution and of the closed forms.
+def per_point_costs(
+    axes: dict, fixed: dict, rtol: float, step: int
+) -> tuple[float, float, float, int]:
+    """Mean CPU seconds per point of the direct solution, of Eqs. (32) + (27), and of the
+    local closure + the ODE step (29) (at the rtol a sweep gives it).
 
     CPU time (``time.process_time``), not wall time: on a shared machine the
     wall time of a serial loop measures the other processes too.
     """
+    from cooperon.studies.comparison import ode_rtol
+
     p0 = Parameters(tau_over_tau3=0.1, gamma_tau=0.1, Dq2_tau=0.02)
     solve_direct(p0, rtol=rtol)  # compile / load the Numba code first
     closed_forms.F0_wkb_eq27(p0)
-    direct = closed = 0.0
+    closed_forms.F0_local_closure(p0)
+    closed_forms.F0_ode_step(p0, ode_rtol(rtol))
+    direct = wkb = beyond = 0.0
     n = 0
     for r3 in axes["tau_over_tau3"][::step]:
         for g in axes["gamma_tau"][::step]:
@@ -79,10 +94,15 @@ def per_point_costs(axes: dict, fixed: dict, rtol: float, step: int) -> tuple[fl
             t1 = time.process_time()
             closed_forms.F0_eq32(p)
             closed_forms.F0_wkb_eq27(p)
-            closed += time.process_time() - t1
+            t2 = time.process_time()
+            closed_forms.F0_local_closure(p)
+            closed_forms.F0_ode_step(p, ode_rtol(rtol))
+            t3 = time.process_time()
             direct += t1 - t0
+            wkb += t2 - t1
+            beyond += t3 - t2
             n += 1
-    return direct / n, closed / n, n
+    return direct / n, wkb / n, beyond / n, n
 
 
 def _first_point() -> None:
@@ -143,11 +163,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average before: {_load()}", flush=True)
 
     step = max(1, n // 16)
-    t_direct, t_closed, n_sample = per_point_costs(axes, fixed, args.rtol, step)
-    t1 = (t_direct + t_closed) * n * n
+    t_direct, t_wkb, t_beyond, n_sample = per_point_costs(axes, fixed, args.rtol, step)
+    t1 = (t_direct + t_wkb + t_beyond) * n * n
     print(
         f"\n1. per point (serial, {n_sample} points): direct solution {1e3 * t_direct:.2f} ms, "
-        f"closed forms {1e3 * t_closed:.2f} ms; serial cost of the grid T1 = {t1:.1f} s"
+        f"Eqs. (32) + (27) {1e3 * t_wkb:.2f} ms, local closure + ODE step "
+        f"{1e3 * t_beyond:.2f} ms ({t_beyond / (t_direct + t_wkb):.1%} of the rest); "
+        f"serial cost of the grid T1 = {t1:.1f} s"
     )
     print("\n2. worker warm-up (first point in a new worker process):")
     for method, what in (("fork", "inherits the compiled code"), ("spawn", "imports, cache")):

@@ -31,12 +31,18 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys as _sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from pathlib import Path as _Path
 
 import numpy as np
 import xarray as xr
+
+# Run from a checkout: make the packages of this repository importable (and not a
+# stale install) when the script is started as validation/….py.
+_sys.path.insert(0, str(_Path(__file__).resolve().parents[1]))
 
 from cooperon import Parameters, closed_forms, solve_direct
 from cooperon.model import lambda_max

@@ -30,11 +30,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys as _sys
 import time
+from pathlib import Path as _Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
+
+# Run from a checkout: make the packages of this repository importable (and not a
+# stale install) when the script is started as validation/….py.
+_sys.path.insert(0, str(_Path(__file__).resolve().parents[1]))
 
 from cooperon.studies.config import MapsConfig, MapSpec, load_maps_config
 from cooperon.studies.execution import Workers, open_workers

@@ -28,13 +28,19 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys as _sys
 import time
 from pathlib import Path
+from pathlib import Path as _Path
 
 import numpy as np
 import xarray as xr
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+# Run from a checkout: make the packages of this repository importable (and not a
+# stale install) when the script is started as validation/….py.
+_sys.path.insert(0, str(_Path(__file__).resolve().parents[1]))
 
 from cooperon import telegraph as tg
 from cooperon.model import Phi

@@ -368,15 +368,19 @@ class SweepConfig:
 
         Two configurations with the same canonical form compute the same
         numbers, point for point: the axes (order and values), all five
-        parameters (non-axis ones default to 0), ``rtol`` and the chunking
-        (the resumable store is organised by chunks).
+        parameters (non-axis ones default to 0), ``rtol``, the chunking
+        (the resumable store is organised by chunks) and the per-point outputs
+        (a store written by a version with other outputs cannot be resumed).
         """
+        from .comparison import VARIABLE_NAMES
+
         fixed = {n: self.fixed.get(n, 0.0) for n in PARAMETER_NAMES if n not in self.names}
         return {
             "axes": [[a.name, [float(v).hex() for v in a.values]] for a in self.axes],
             "fixed": {k: float(v).hex() for k, v in fixed.items()},
             "rtol": float(self.rtol).hex(),
             "chunks": dict(chunks) if chunks is not None else self.chunks,
+            "outputs": list(VARIABLE_NAMES),
         }
 
     def fingerprint(self, chunks: Mapping[str, int] | None = None) -> str:

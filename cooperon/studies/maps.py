@@ -1,12 +1,20 @@
-"""Breakdown maps: where the λ ≪ 1 closed form fails (the ``cooperon map`` job).
+"""Breakdown maps: where the λ ≪ 1 closed forms fail, and why (the ``cooperon map`` job).
 
-The closed forms of the paper rest on two approximations (``docs/equations.md``):
-the local third-order ODE (29) for the resolvent, valid for ε, g ≪ 1, and
-its WKB solution (31), valid for λ = 1 − Φ ≪ 1 and Q ≪ 1.  A *map* sweeps two
-parameters (:func:`cooperon.sweep`) and records the relative deviation
-of Eq. (32) as printed and of Eq. (27) with the WKB resolvent (= 1 + (32))
-from F(0) of Eq. (24) solved directly.  The standard maps
-(``cooperon/default_map.toml``):
+The closed forms of the paper rest on two approximations (``docs/equations.md``,
+``docs/closed_forms.md``): the local third-order ODE (29) for the resolvent,
+valid for ε, g ≪ 1, and its WKB solution (31), valid for λ = 1 − Φ ≪ 1.  A
+*map* sweeps two parameters (:func:`cooperon.sweep`) and records, against
+F(0) of Eq. (24) solved directly, the relative deviation of
+
+* Eq. (32) as printed (``dev_eq32``);
+* the consistent Eq. (27) with the WKB resolvent (31), ∫e^ϑ (``dev_eq27``);
+* the local closure of an exact identity of Eq. (24) (``dev_local_closure``,
+  beyond the paper);
+
+and the two steps of the paper one at a time: the ODE (29) solved exactly
+against Eq. (24) (``dev_ode_step``) and its WKB solution, Eq. (27), against
+the ODE (``dev_wkb_step``); 1 + dev_eq27 = (1 + dev_ode_step)(1 + dev_wkb_step).
+The standard maps (``cooperon/default_map.toml``):
 
 (a) ``r3_g`` -- (r₃, g) at r₁ = 0, Q = 10⁻²: the relaxation channel alone;
     λ_max = r₃.
@@ -16,29 +24,31 @@ from F(0) of Eq. (24) solved directly.  The standard maps
     r₁ = 0, where λ(s) = r₃ (1 − e^{−2g|s|}) and sup λ = r₃ exactly (Eq. 25).
     With g = 1, λ reaches its plateau after 1/(2g) = τ/2, much shorter than
     the dephasing time 1/(Q + r₃) over most of the map, so λ(s) ≈ λ_max on
-    the times that matter.  At λ → 0 (Φ → 1) Eq. (32) becomes exact
-    (F = 1/Q) while Eq. (27) keeps a relative error Q: its 1 % and 10 %
-    contours run into Q = 0.01 and 0.1 there.
+    the times that matter.  Every form is exact at λ → 0 (Φ ≡ 1: F = 1/Q).
 
-Analysis added to each map (:func:`analyse_map`):
+Analysis added to each map (:func:`analyse_map`), for each deviation TAG of
+:data:`DEVIATIONS`, over the points where the direct solution converged
+(status 0, or 5 where another form failed) and the form has a value:
 
-* ``boundary_1pct_eq27``, ``boundary_10pct_eq27`` (and ``_eq32``), on the x
-  axis: the y value where |dev| first reaches 1 % / 10 % scanning y upwards,
-  interpolated linearly in (log y, log|dev|) between the two grid points
-  that bracket the crossing (:func:`breakdown_boundary`).
-* ``scaling_C_eq27``, ``scaling_a_eq27``, ``scaling_C_stderr_eq27``,
-  ``scaling_a_stderr_eq27`` (and ``_eq32``): least-squares fit of
-  log|dev| = log C + a log λ_max over the converged points with
-  |dev| < 0.3 (:func:`fit_scaling`); a map's ``[fit]`` table may restrict
-  it further to λ_max ≥ k·Q (map (c) uses k = 10: at λ → 0 the WKB
-  resolvent (31) keeps a relative error O(Q) -- with Φ ≡ 1 the exact F(0)
-  is 1/Q while Eq. (27) gives 1 + 1/Q -- which is not a power of λ).
+* ``boundary_1pct_TAG``, ``boundary_10pct_TAG``, on the x axis: the y value
+  where |dev| first reaches 1 % / 10 % scanning y upwards, interpolated
+  linearly in (log y, log|dev|) between the two grid points that bracket the
+  crossing (:func:`breakdown_boundary`).
+* ``median_abs_dev_TAG``, ``max_abs_dev_TAG``: the median and the largest
+  |dev| over the map (the attributes say how many points and where the
+  largest is).
+* ``scaling_C_TAG``, ``scaling_a_TAG``, ``scaling_C_stderr_TAG``,
+  ``scaling_a_stderr_TAG``: least-squares fit of log|dev| = log C + a log
+  λ_max over the points with |dev| < 0.3 whose |dev| is resolved (at least
+  10× the estimated relative error of the direct F(0)) (:func:`fit_scaling`);
+  a map's ``[fit]`` table may restrict it further to λ_max ≥ k·Q.
 
 Command line: ``cooperon map [--config FILE.toml] [--output-dir DIR] [--rtol R]
 [--scheduler ADDRESS] [--no-progress] [--quick] [--restart]``.  Writes, per map,
 ``NAME.zarr`` (the resumable sweep store), ``NAME.nc`` (the analysed dataset)
-and ``NAME.png`` (the figure), then prints the fitted scaling laws as a
-Markdown table and the wall time.
+and ``NAME.png`` (the figure: one panel per closed form and per step,
+:func:`cooperon.studies.figures.plot_map`), then prints the table of the
+closed forms (median, max, scaling law) as Markdown and the wall time.
 """
 
 from __future__ import annotations
@@ -60,8 +70,10 @@ from .config import MapsConfig, MapSpec, load_maps_config
 from .schema import Status
 
 __all__ = [
+    "DEVIATIONS",
     "THRESHOLDS",
     "FIT_MAX_DEV",
+    "RESOLVED_FACTOR",
     "add_arguments",
     "analyse_map",
     "breakdown_boundary",
@@ -77,8 +89,21 @@ THRESHOLDS: dict[str, float] = {"1pct": 0.01, "10pct": 0.1}
 #: Points with |dev| ≥ this are left out of the scaling fit (far from λ ≪ 1).
 FIT_MAX_DEV: float = 0.3
 
-_DEVS = ("eq27", "eq32")
-_EQ_NAMES = {"eq27": "Eq. (27) + WKB (31) = 1 + (32)", "eq32": "Eq. (32) as printed"}
+#: Points with |dev| below this many times the estimated relative error of the
+#: direct F(0) are left out of the scaling fit (their deviation is not resolved).
+RESOLVED_FACTOR: float = 10.0
+
+#: The deviations analysed on each map: TAG (variable ``dev_TAG``) → what it measures.
+DEVIATIONS: dict[str, str] = {
+    "eq32": "Eq. (32) as printed",
+    "eq27": "Eq. (27) + WKB (31), consistent (∫e^ϑ)",
+    "local_closure": "local closure (iterated, order 1)",
+    "ode_step": "ODE step: (29) solved, against Eq. (24)",
+    "wkb_step": "WKB step: Eq. (27), against (29) solved",
+}
+
+#: Statuses at which the direct solution converged (the points every analysis uses).
+_DIRECT_OK = (Status.OK, Status.CLOSED_FORM_FAILED)
 
 
 # ---------------------------------------------------------------------------
@@ -194,6 +219,12 @@ def fit_scaling(
     return out
 
 
+def _where(ds: xr.Dataset, dims: tuple[str, ...], flat_index: int) -> str:
+    """``"x=…, y=…"`` of a point given by its index in the flattened (dims) array."""
+    idx = np.unravel_index(flat_index, tuple(ds.sizes[d] for d in dims))
+    return ", ".join(f"{d}={float(ds[d].values[i]):.3g}" for d, i in zip(dims, idx, strict=True))
+
+
 def analyse_map(
     ds: xr.Dataset,
     x: str,
@@ -203,7 +234,12 @@ def analyse_map(
     fit_max_dev: float = FIT_MAX_DEV,
     fit_min_lambda_over_Q: float = 0.0,
 ) -> xr.Dataset:
-    """Add the breakdown boundaries and the fitted scaling laws to a two-axis sweep.
+    """Add the breakdown boundaries, the |dev| statistics and the scaling laws to a sweep.
+
+    For every deviation ``dev_TAG`` of :data:`DEVIATIONS` present in ``ds``
+    (all of them in a sweep), over the points where the direct solution
+    converged (status 0, or 5 where another closed form failed) and
+    ``dev_TAG`` is finite.
 
     Parameters
     ----------
@@ -214,31 +250,42 @@ def analyse_map(
     title
         Stored as ``attrs["map_title"]``.
     fit_max_dev, fit_min_lambda_over_Q
-        Selection of the scaling fit: status 0, 0 < |dev| < ``fit_max_dev`` and
-        λ_max ≥ ``fit_min_lambda_over_Q`` · Q (the latter keeps the fit to
-        the region where λ, not the O(Q) error of the WKB resolvent, sets
-        the deviation; 0 = no restriction).
+        Selection of the scaling fit: 0 < |dev| < ``fit_max_dev``, |dev| ≥
+        :data:`RESOLVED_FACTOR` × ``F0_direct_error``/``F0_direct`` (if present)
+        and λ_max ≥ ``fit_min_lambda_over_Q`` · Q (0 = no restriction).
 
     Returns
     -------
     xarray.Dataset
-        A copy with ``boundary_{1pct,10pct}_{eq27,eq32}`` (dimension x) and
-        0-d ``scaling_{C,a,C_stderr,a_stderr}_{eq27,eq32}``.
+        A copy with ``boundary_{1pct,10pct}_TAG`` (dimension x), and 0-d
+        ``median_abs_dev_TAG``, ``max_abs_dev_TAG`` and
+        ``scaling_{C,a,C_stderr,a_stderr}_TAG``.
     """
     if set(ds["status"].dims) != {x, y}:
         raise ValueError(f"analyse_map needs a sweep over exactly ({x!r}, {y!r})")
     out = ds.copy()
     ys = ds[y].values
     log_y = ds[y].attrs.get("scale", "log" if (ys > 0).all() else "linear") == "log"
-    status = ds["status"].transpose(x, y).values
-    for tag in _DEVS:
+    direct_ok = np.isin(ds["status"].values, _DIRECT_OK)
+    direct_ok_xy = np.isin(ds["status"].transpose(x, y).values, _DIRECT_OK)
+    lam = ds["lambda_max"].values
+    if "F0_direct_error" in ds:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            resolved = RESOLVED_FACTOR * np.abs(ds["F0_direct_error"] / ds["F0_direct"]).values
+        resolved = np.where(np.isfinite(resolved), resolved, 0.0)
+    else:
+        resolved = np.zeros(ds["status"].shape)
+    Q = ds["Dq2_tau"].broadcast_like(ds["status"]).transpose(*ds["status"].dims).values
+    for tag, what in DEVIATIONS.items():
+        if f"dev_{tag}" not in ds:
+            continue
         dev = ds[f"dev_{tag}"].transpose(x, y).values
         for pct, thr in THRESHOLDS.items():
             vals = np.full(ds[x].size, np.nan)
             kinds = []
             for j in range(ds[x].size):
                 vals[j], kind = breakdown_boundary(
-                    dev[j], ys, thr, valid=status[j] == 0, log_y=log_y
+                    dev[j], ys, thr, valid=direct_ok_xy[j], log_y=log_y
                 )
                 kinds.append(kind)
             counts = {k: kinds.count(k) for k in ("crossing", "never", "below_grid", "no_data")}
@@ -246,13 +293,12 @@ def analyse_map(
                 (x,),
                 vals,
                 attrs={
-                    "long_name": (
-                        f"{y} at which |dev_{tag}| first reaches {thr:g} ({_EQ_NAMES[tag]})"
-                    ),
+                    "long_name": f"{y} at which |dev_{tag}| first reaches {thr:g} ({what})",
                     "units": "1",
                     "threshold": thr,
                     "method": (
-                        f"scan {y} upwards over status == 0 points; linear interpolation of "
+                        f"scan {y} upwards over the points where the direct solution "
+                        f"converged and dev_{tag} is finite; linear interpolation of "
                         f"log|dev| in {'log ' if log_y else ''}{y} between the bracketing points"
                     ),
                     "comment": (
@@ -263,11 +309,41 @@ def analyse_map(
                     ),
                 },
             )
-        lam = ds["lambda_max"].values
-        Q = ds["Dq2_tau"].broadcast_like(ds["status"]).transpose(*ds["status"].dims).values
-        sel = (ds["status"].values == 0) & (lam >= fit_min_lambda_over_Q * Q)
+        absdev = np.abs(ds[f"dev_{tag}"].values)
+        use = direct_ok & np.isfinite(absdev)
+        n_use = int(use.sum())
+        stats_attrs = {
+            "units": "1",
+            "points": n_use,
+            "selection": f"direct solution converged (status 0 or 5), dev_{tag} finite",
+        }
+        median = float(np.median(absdev[use])) if n_use else math.nan
+        largest = float(absdev[use].max()) if n_use else math.nan
+        where = (
+            _where(ds, ds["status"].dims, int(np.flatnonzero(use)[np.argmax(absdev[use])]))
+            if n_use
+            else ""
+        )
+        out[f"median_abs_dev_{tag}"] = xr.Variable(
+            (),
+            median,
+            attrs={"long_name": f"median of |dev_{tag}| over the map ({what})", **stats_attrs},
+        )
+        out[f"max_abs_dev_{tag}"] = xr.Variable(
+            (),
+            largest,
+            attrs={
+                "long_name": f"largest |dev_{tag}| over the map ({what})",
+                "location": where,
+                **stats_attrs,
+            },
+        )
+        sel = direct_ok & (lam >= fit_min_lambda_over_Q * Q) & (absdev >= resolved)
         fit = fit_scaling(ds[f"dev_{tag}"].values, lam, sel, max_dev=fit_max_dev)
-        selection = f"status == 0, lambda_max > 0, 0 < |dev| < {fit_max_dev:g}"
+        selection = (
+            f"direct solution converged, lambda_max > 0, 0 < |dev| < {fit_max_dev:g}, "
+            f"|dev| >= {RESOLVED_FACTOR:g} * F0_direct_error / F0_direct"
+        )
         if fit_min_lambda_over_Q > 0:
             selection += f", lambda_max >= {fit_min_lambda_over_Q:g} * Dq2_tau"
         common = {
@@ -288,7 +364,7 @@ def analyse_map(
                 (),
                 float(fit[key]),
                 attrs={
-                    "long_name": f"{long_name} of |dev_{tag}| = C lambda_max^a ({_EQ_NAMES[tag]})",
+                    "long_name": f"{long_name} of |dev_{tag}| = C lambda_max^a ({what})",
                     **common,
                 },
             )
@@ -299,26 +375,68 @@ def analyse_map(
     return out
 
 
+def _g(v: float, digits: int = 2) -> str:
+    return "–" if not math.isfinite(v) else f"{v:.{digits}g}"
+
+
 def scaling_table(results: list[tuple[MapSpec, xr.Dataset]]) -> str:
-    """The fitted scaling laws as a Markdown table (for the README)."""
-    lines = [
-        "| map | closed form | C | a | points | λ_max range | rms of ln\\|dev\\| | selection |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+    """The closed forms and the two steps on each map, as a Markdown table (for the README).
+
+    Per map and deviation: median and max |dev| over the map, and the fitted
+    law |dev| ≈ C λ_max^a with standard errors, points, λ_max range and rms
+    of the residuals in ln|dev|; with several maps, then the median and max
+    over the points of all of them.  The fit's selection follows the table
+    when every row shares it, else it is a last column.
+    """
+    rows = []
     for spec, ds in results:
-        for tag in _DEVS:
+        for tag, what in DEVIATIONS.items():
+            if f"scaling_a_{tag}" not in ds:
+                continue
             C = float(ds[f"scaling_C_{tag}"])
             a = float(ds[f"scaling_a_{tag}"])
             Ce = float(ds[f"scaling_C_stderr_{tag}"])
             ae = float(ds[f"scaling_a_stderr_{tag}"])
             attrs = ds[f"scaling_a_{tag}"].attrs
             lo, hi = attrs["fit_lambda_range"]
-            lines.append(
-                f"| {spec.name} | {_EQ_NAMES[tag]} | {C:.3g} ± {Ce:.2g} | {a:.3f} ± {ae:.3f} | "
-                f"{attrs['fit_points']} | {lo:.3g} – {hi:.3g} | {attrs['fit_rms_log']:.2f} | "
-                f"{_md(attrs['fit_selection'])} |"
+            fit = f"{C:.3g} ± {Ce:.2g} | {a:.3f} ± {ae:.3f}" if math.isfinite(a) else "– | –"
+            cells = (
+                f"| {spec.name} | {_md(what)} | {_g(float(ds[f'median_abs_dev_{tag}']))} | "
+                f"{_g(float(ds[f'max_abs_dev_{tag}']))} | {fit} | {attrs['fit_points']} | "
+                f"{_g(lo, 3)} – {_g(hi, 3)} | {_g(attrs['fit_rms_log'])} |"
             )
+            rows.append((cells, attrs["fit_selection"]))
+    if len(results) > 1:  # the same statistics over the points of every map together
+        for tag, what in DEVIATIONS.items():
+            pooled = [_abs_devs(ds, tag) for _, ds in results if f"dev_{tag}" in ds]
+            if not pooled:
+                continue
+            a = np.concatenate(pooled)
+            stats = f"{_g(float(np.median(a)))} | {_g(float(a.max()))}" if a.size else "– | –"
+            rows.append(
+                (f"| all maps ({a.size} points) | {_md(what)} | {stats} | – | – | | | |", None)
+            )
+    header = (
+        "| map | closed form | median \\|dev\\| | max \\|dev\\| | C | a | fit points | "
+        "λ_max range | rms of ln\\|dev\\| |"
+    )
+    rule = "|---|---|---|---|---|---|---|---|---|"
+    selections = {sel for _, sel in rows if sel is not None}
+    if len(selections) <= 1:
+        lines = [header, rule, *(cells for cells, _ in rows)]
+        if selections:
+            lines += ["", f"Fit selection (every fit): {selections.pop()}."]
+        return "\n".join(lines)
+    lines = [header + " fit selection |", rule + "---|"]
+    lines += [f"{cells} {_md(sel or '')} |" for cells, sel in rows]
     return "\n".join(lines)
+
+
+def _abs_devs(ds: xr.Dataset, tag: str) -> np.ndarray:
+    """|dev_TAG| at the points where the direct solution converged and it has a value."""
+    absdev = np.abs(ds[f"dev_{tag}"].values).ravel()
+    ok = np.isin(ds["status"].values.ravel(), _DIRECT_OK) & np.isfinite(absdev)
+    return absdev[ok]
 
 
 def _md(text: str) -> str:
@@ -328,8 +446,10 @@ def _md(text: str) -> str:
 
 def _boundary_summary(spec: MapSpec, ds: xr.Dataset) -> list[str]:
     lines = []
-    for tag in _DEVS:
+    for tag in DEVIATIONS:
         for pct in THRESHOLDS:
+            if f"boundary_{pct}_{tag}" not in ds:
+                continue
             b = ds[f"boundary_{pct}_{tag}"].values
             fin = np.isfinite(b)
             if fin.any():
@@ -351,8 +471,10 @@ def _boundary_summary(spec: MapSpec, ds: xr.Dataset) -> list[str]:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``cooperon map``."""
     p.description = (
-        "Breakdown maps of the closed forms (27) and (32) against the direct solution of "
-        "Eq. (24): datasets (Zarr + NetCDF), figures, boundaries and scaling laws."
+        "Breakdown maps of the closed forms -- Eq. (32) as printed, the consistent Eq. (27),\n"
+        "the local closure -- and of the paper's two steps (the ODE (29), its WKB solution\n"
+        "(31)) against the direct solution of Eq. (24): datasets (Zarr + NetCDF), figures,\n"
+        "breakdown boundaries, |dev| statistics and scaling laws."
     )
     p.add_argument(
         "--config",
@@ -411,6 +533,29 @@ def _command(args: argparse.Namespace) -> str:
     return shlex.join(parts)
 
 
+def _check_store_outputs(path: os.PathLike) -> None:
+    """Refuse a store of the right configuration whose per-point outputs are not this version's.
+
+    The configuration's fingerprint does not cover the outputs, so a store
+    written before variables were added would resume without them.
+    """
+    from .comparison import VARIABLES
+    from .schema import record_variables
+    from .store import RUN_VAR, StoreMismatchError
+
+    with xr.open_zarr(path, consolidated=False, chunks=None) as stored:
+        have = {n for n in stored.data_vars if n != RUN_VAR}
+    want = set(record_variables(VARIABLES))
+    if have != want:
+        missing = ", ".join(sorted(want - have)) or "none"
+        extra = ", ".join(sorted(have - want)) or "none"
+        raise StoreMismatchError(
+            f"store {str(path)!r} was written by another version of cooperon (outputs missing: "
+            f"{missing}; not known: {extra}), so it cannot be resumed; restart it "
+            "(cooperon map --restart) or remove it"
+        )
+
+
 def run_maps(
     cfg: MapsConfig,
     output_dir: str | os.PathLike,
@@ -461,7 +606,8 @@ def run_maps(
     for m in cfg.maps:
         n_chunks += plan_sweep(m.sweep).n_chunks
         try:
-            check_sweep_store(m.sweep, stores[m.name])
+            if check_sweep_store(m.sweep, stores[m.name]):
+                _check_store_outputs(stores[m.name])
         except StoreMismatchError:
             if not restart:
                 raise
@@ -555,7 +701,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
     print()
-    print("Scaling laws |dev| = C * lambda_max^a (least squares in log-log; points as selected):")
+    print(
+        "Closed forms and steps: median and max |dev| over each map, and the scaling law "
+        "|dev| = C * lambda_max^a (least squares in log-log; points as selected):"
+    )
     print()
     print(scaling_table(results))
     print()

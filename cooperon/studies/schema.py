@@ -52,9 +52,12 @@ class Status(IntEnum):
     Only the failures that the numerics declare become a status: a direct
     solution that did not reach ``rtol`` (``NOT_CONVERGED``), F(0) = ∞
     (:class:`~cooperon.parameters.NoCutoffError`, ``NO_CUTOFF``), an
-    ``ArithmeticError`` raised by the solver or a closed form (``FAILED``),
-    and a point outside the valid region of :class:`~cooperon.Parameters`
-    (``INVALID_POINT``).  Any other exception propagates.
+    ``ArithmeticError`` raised by the direct solver (``FAILED``), a closed
+    form (or the ODE step) that declared its own failure where the direct
+    solution converged (``CLOSED_FORM_FAILED``: only the variables of that
+    form are NaN, see :attr:`Variable.optional`), and a point outside the
+    valid region of :class:`~cooperon.Parameters` (``INVALID_POINT``).  Any
+    other exception propagates.
     """
 
     description: str
@@ -70,7 +73,15 @@ class Status(IntEnum):
     NOT_CONVERGED = 1, "values kept, but the error estimate of the direct F(0) exceeds rtol"
     NO_CUTOFF = 2, "F(0) = infinity: Q = 0 and no active dephasing channel"
     INVALID_POINT = 3, "outside the valid region of the parameters (e.g. r1 + r3 > 1)"
-    FAILED = 4, "the solver or a closed form declared a numerical failure (ArithmeticError)"
+    FAILED = 4, "the direct solver declared a numerical failure (ArithmeticError)"
+    CLOSED_FORM_FAILED = (
+        5,
+        (
+            "the direct F(0) converged, but a closed form or the ODE step declared a failure "
+            "(ArithmeticError, or its rtol not reached): its variables are NaN, the message "
+            "names it"
+        ),
+    )
 
     @property
     def meaning(self) -> str:
@@ -89,8 +100,9 @@ class Status(IntEnum):
         }
 
 
-#: Statuses at which a point has a solution (every variable is computed).
-SOLVED: frozenset[Status] = frozenset({Status.OK, Status.NOT_CONVERGED})
+#: Statuses at which a point has a solution (every variable is computed; an
+#: :attr:`~Variable.optional` one may be NaN where its own closed form failed).
+SOLVED: frozenset[Status] = frozenset({Status.OK, Status.NOT_CONVERGED, Status.CLOSED_FORM_FAILED})
 #: Statuses at which the parameters are valid (variables of the parameters alone are computed).
 VALID: frozenset[Status] = frozenset({*SOLVED, Status.NO_CUTOFF, Status.FAILED})
 
@@ -121,6 +133,14 @@ class Variable:
         itself; NaN for errors and deviations).
     dtype
         ``float`` or ``bool`` (bool: ``False`` wherever a float would be NaN).
+    optional
+        True for the variables of a closed form that may declare a failure of
+        its own (an ``ArithmeticError`` from ``compute``) and for those computed
+        from them: they are NaN there while the point keeps the direct
+        solution and the other forms (status ``CLOSED_FORM_FAILED``, or
+        ``NOT_CONVERGED`` if the direct solution also missed its rtol; the
+        message names the form).  A ``compute`` of a non-optional variable
+        raising ``ArithmeticError`` fails the point (``FAILED``).
     """
 
     name: str
@@ -129,6 +149,7 @@ class Variable:
     needs_solution: bool = True
     at_no_cutoff: float = math.nan
     dtype: type = float
+    optional: bool = False
 
     def fill(self, status: Status) -> float | bool:
         """The value stored where ``status`` leaves the variable uncomputed."""
@@ -164,6 +185,12 @@ def variable_attrs(variables: Sequence[Variable]) -> dict[str, dict[str, Any]]:
             key = repr(fill) if v.dtype is bool else ("+inf" if fill == math.inf else "NaN")
             groups.setdefault(key, []).append(str(s.value))
         comment = "; ".join(f"{k} where status = {', '.join(c)}" for k, c in groups.items())
+        if v.optional:
+            comment += (
+                f"; NaN also where this closed form declared a failure (status = "
+                f"{Status.CLOSED_FORM_FAILED.value}, or {Status.NOT_CONVERGED.value}; "
+                "the message names it)"
+            )
         out[v.name] = {**v.attrs, "comment": comment}
     out["status"] = Status.cf_attrs()
     out["message"] = dict(MESSAGE_ATTRS)

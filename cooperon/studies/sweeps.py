@@ -581,13 +581,15 @@ def sweep(
     restart: bool = False,
     on_chunk: OnChunk | None = None,
 ) -> xr.Dataset:
-    """Direct solution of Eq. (24) vs the closed forms (27), (32) on a parameter grid.
+    """Direct solution of Eq. (24) vs the closed forms and the ODE step on a parameter grid.
 
-    Every grid point is evaluated with :func:`cooperon.compare_values`: F(0)
-    of Eq. (24) solved directly (to relative accuracy ``rtol``), the closed
-    form (32) with ϑ of (33), Eq. (27) with the WKB resolvent (31) (= 1 + (32)),
-    their relative deviations from the direct value and λ_max = sup(1 − Φ)
-    of Eq. (25).  Works from a plain script (no ``if __name__ ==
+    Every grid point is evaluated with
+    :func:`~cooperon.studies.comparison.compare_point`: F(0) of Eq. (24)
+    solved directly (to relative accuracy ``rtol``), the closed form (32)
+    with ϑ of (33), the consistent Eq. (27) with the WKB resolvent (31)
+    (∫e^ϑ = [1 + (32)]/(1+Q)), the local closure, the ODE step (29), their
+    relative deviations from the direct value (and of Eq. 27 from the ODE
+    step) and λ_max = sup(1 − Φ) of Eq. (25).  Works from a plain script (no ``if __name__ ==
     "__main__":`` guard needed on Linux; see :mod:`.execution`).
 
     Parameters
@@ -636,11 +638,14 @@ def sweep(
         Dimensions = the axes (coordinates with CF attributes); scalar
         coordinates = the fixed parameters; the variables of
         :data:`~cooperon.studies.comparison.VARIABLES` (``F0_direct``,
-        ``F0_direct_error``, ``F0_wkb_eq32``, ``F0_wkb_eq27``, ``dev_eq32``,
-        ``dev_eq27``, ``lambda_max`` float64; ``converged`` bool), ``status``
-        (int8, :class:`~cooperon.studies.schema.Status`: 0 ok, 1 not
-        converged, 2 no cutoff with F(0) = ∞, 3 invalid point, 4 numerical
-        failure) and ``message`` (str: why a point is not ok); provenance
+        ``F0_direct_error``, ``F0_wkb_eq32``, ``F0_wkb_eq27``,
+        ``F0_local_closure``, ``F0_ode``, ``dev_eq32``, ``dev_eq27``,
+        ``dev_local_closure``, ``dev_ode_step``, ``dev_wkb_step``,
+        ``lambda_max`` float64; ``converged`` bool), ``status`` (int8,
+        :class:`~cooperon.studies.schema.Status`: 0 ok, 1 not converged, 2 no
+        cutoff with F(0) = ∞, 3 invalid point, 4 numerical failure of the
+        direct solution, 5 a closed form's own failure: its variables NaN)
+        and ``message`` (str: why a point is not ok); provenance
         (``Conventions``, ``history``, ``date_created``, ``config_toml``, ...)
         in ``attrs``.
 

@@ -198,7 +198,7 @@ def _fake_solve_direct(params, rtol):
     if params.gamma_tau > 1.0:
         raise ArithmeticError("the history needed exceeds T")
     return types.SimpleNamespace(
-        F0=2.0, error_estimate=0.5, converged=False, message="error estimate 0.25 > rtol"
+        F0=2.0, error_estimate=0.5, converged=False, message="error estimate 0.25 > rtol", rtol=rtol
     )
 
 
@@ -457,7 +457,8 @@ def test_invalid_arguments_refused_before_any_work(tmp_path):
 
 
 def test_grid_too_large_for_memory_is_refused_with_the_numbers(tmp_path):
-    """10⁵ × 10⁵ points: 66 bytes per point, twice: 1.32 TB."""
+    """10⁵ × 10⁵ points: 106 bytes per point (12 float64 variables, a bool, the int8 status,
+    a message reference), twice: 2.12 TB."""
     axis = np.geomspace(1e-3, 0.5, 100_000)
     with pytest.raises(ValueError) as info:
         sweep(
@@ -467,7 +468,7 @@ def test_grid_too_large_for_memory_is_refused_with_the_numbers(tmp_path):
             store=tmp_path / "huge.zarr",
         )
     msg = str(info.value)
-    assert msg.startswith("grid: 100000 × 100000 = 1e+10 points need about 1.32 TB"), msg
+    assert msg.startswith("grid: 100000 × 100000 = 1e+10 points need about 2.12 TB"), msg
     assert "available; use fewer points" in msg
     assert list(tmp_path.iterdir()) == []
 
