@@ -687,10 +687,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
     except SweepInterrupted as exc:
-        if exc.created:
-            msg = f"{exc.kept} of {exc.total} chunks of {str(exc.store)!r} kept"
-        else:
-            msg = f"{str(exc.store)!r} not created yet"
+        msg = exc.what_is_kept()
         print(
             f"{prog}: interrupted: {msg} (maps before it are complete); run the same command "
             "again to resume",

@@ -116,6 +116,57 @@ class SweepInterrupted(KeyboardInterrupt):
             )
         super().__init__(text)
 
+    def what_is_kept(self) -> str:
+        """A short phrase for command-line messages: what the store keeps."""
+        if self.created:
+            return f"{self.kept} of {self.total} chunks of {str(self.store)!r} kept"
+        return f"{str(self.store)!r} not created yet"
+
+
+class ChunkRun:
+    """The state of one run over the chunks of a store: its progress bar and store.
+
+    Used as a context manager around the computing part of :func:`run_sweep`
+    and of the temperature scans (:mod:`.temperature`): on Ctrl-C it closes
+    the bar, cancels the workers it owns and raises :class:`SweepInterrupted`
+    with the chunks the store keeps; on any other error it cancels them; in
+    every case it closes the bar and the owned workers.
+    """
+
+    def __init__(self, workers: Workers, own: bool, n_chunks: int, path: Path | None) -> None:
+        self.workers, self.own, self.n_chunks, self.path = workers, own, n_chunks, path
+        self.bar: Any = None
+        self.sink: SweepStore | None = None
+        self.n_new = 0
+
+    def __enter__(self) -> ChunkRun:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        if exc_type is not None and self.own:
+            self.workers.close(cancel=True)
+        elif self.own:
+            self.workers.close()
+        self.own = False
+        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
+            kept = self.sink.count_done() if self.sink is not None else 0
+            raise SweepInterrupted(
+                kept, self.n_chunks, self.path, created=self.sink is not None
+            ) from None
+
+    def load(self, attrs: Mapping[str, Any]) -> xr.Dataset:
+        """The store's dataset, its history extended when this run resumed it."""
+        assert self.sink is not None
+        ds = self.sink.load()
+        if self.sink.run > 1:  # a resumed sweep: say so in the history of the result
+            ds.attrs["history"] = (
+                f"{ds.attrs['history']}\n{attrs['history']} (run {self.sink.run} on this "
+                f"store: {self.n_new} of {self.n_chunks} chunks computed)"
+            )
+        return ds
+
 
 # ---------------------------------------------------------------------------
 # chunks and the per-chunk task (label-free, runs on the workers)
@@ -477,14 +528,11 @@ def run_sweep(
         log(f"{desc}: removing {str(path)!r} (made from another configuration; restart)")
         shutil.rmtree(path)
     attrs = _attrs(cfg, fingerprint, command)
-    sink: SweepStore | None = None
     data: dict[str, np.ndarray] | None = None
-    n_new = 0
-    bar = None
-    try:
+    with ChunkRun(workers, own, plan.n_chunks, path) as run:
         if exists:
-            sink = SweepStore.open(path)
-        done: set[ChunkIndex] = sink.done if sink is not None else set()
+            run.sink = SweepStore.open(path)
+        done: set[ChunkIndex] = run.sink.done if run.sink is not None else set()
         todo = [tuple(int(i) for i in c) for c in np.ndindex(*plan.counts)]
         todo = [c for c in todo if c not in done]
 
@@ -498,10 +546,10 @@ def run_sweep(
         workers.start()
         if path is None:
             data = empty_arrays(plan.shape, VARIABLES)
-        elif sink is None:
+        elif run.sink is None:
             template, fill = _template(cfg, attrs)
-            sink = SweepStore.create(path, template, plan.chunk_shape, plan.counts, fill)
-        bar = tqdm(
+            run.sink = SweepStore.create(path, template, plan.chunk_shape, plan.counts, fill)
+        run.bar = tqdm(
             total=plan.n_points,
             initial=plan.n_points - todo_points,
             desc=desc,
@@ -518,48 +566,21 @@ def run_sweep(
                 yield c, compute_chunk, (cfg.names, vals, fixed, cfg.rtol)
 
         def on_result(c: ChunkIndex, res: dict[str, np.ndarray]) -> None:
-            nonlocal n_new
             region = _region(c, plan.chunk_shape, plan.shape)
-            if sink is not None:
-                sink.write(c, region, res)
+            if run.sink is not None:
+                run.sink.write(c, region, res)
             else:
                 for k in _OUTPUTS:
                     data[k][region] = res[k]
-            n_new += 1
-            bar.update(res["status"].size)
+            run.n_new += 1
+            run.bar.update(res["status"].size)
             if on_chunk is not None:
-                on_chunk(c, n_new)
+                on_chunk(c, run.n_new)
 
         run_tasks(workers, tasks(), on_result)
-    except KeyboardInterrupt:
-        if bar is not None:
-            bar.close()
-        if own:
-            workers.close(cancel=True)
-            own = False
-        kept = sink.count_done() if sink is not None else 0
-        raise SweepInterrupted(kept, plan.n_chunks, path, created=sink is not None) from None
-    except BaseException:
-        if own:
-            workers.close(cancel=True)
-            own = False
-        raise
-    finally:
-        if bar is not None:
-            bar.close()
-        if own:
-            workers.close()
 
-    if sink is not None:
-        ds = sink.load()
-        if sink.run > 1:  # a resumed sweep: say so in the history of the result
-            ds.attrs["history"] = (
-                f"{ds.attrs['history']}\n{attrs['history']} (run {sink.run} on this store: "
-                f"{n_new} of {plan.n_chunks} chunks computed)"
-            )
-    else:
-        ds = _dataset(cfg, data, attrs)
-    ds.attrs["chunks_computed_this_run"] = int(n_new)
+    ds = run.load(attrs) if run.sink is not None else _dataset(cfg, data, attrs)
+    ds.attrs["chunks_computed_this_run"] = int(run.n_new)
     ds.attrs["chunks_total"] = plan.n_chunks
     ds.attrs["executor"] = workers.description
     if netcdf is not None:

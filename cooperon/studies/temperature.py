@@ -299,7 +299,7 @@ def run_scan(
     """
     from tqdm import tqdm
 
-    from .sweeps import SweepInterrupted
+    from .sweeps import ChunkRun
 
     log = log or (_stderr if progress else (lambda msg: None))
     desc = f"{study.name} {scan.spec.name}"
@@ -324,14 +324,11 @@ def run_scan(
     attrs = _attrs(study, cfg, scan, command)
     options = study.options(cfg, scan)
     n_extra = study.extra_size(cfg)
-    sink: SweepStore | None = None
     data: dict[str, np.ndarray] | None = None
-    n_new = 0
-    bar = None
-    try:
+    with ChunkRun(workers, own, n_chunks, path) as run:
         if exists:
-            sink = SweepStore.open(path)
-        done = sink.done if sink is not None else set()
+            run.sink = SweepStore.open(path)
+        done = run.sink.done if run.sink is not None else set()
         todo = [c for c in range(n_chunks) if (c,) not in done]
         todo_T = sum(min(n, (c + 1) * size) - c * size for c in todo)
         log(
@@ -343,11 +340,11 @@ def run_scan(
         workers.start()
         if path is None:
             data = blank(study.variables, n, n_extra)
-        elif sink is None:
+        elif run.sink is None:
             template, fill = _template(study, cfg, scan, attrs)
             chunk_shape = (size,)
-            sink = SweepStore.create(path, template, chunk_shape, (n_chunks,), fill)
-        bar = tqdm(
+            run.sink = SweepStore.create(path, template, chunk_shape, (n_chunks,), fill)
+        run.bar = tqdm(
             total=n,
             initial=n - todo_T,
             desc=desc,
@@ -363,47 +360,21 @@ def run_scan(
                 yield c, study.task, (scan.spec, T, options)
 
         def on_result(c: int, res: dict[str, np.ndarray]) -> None:
-            nonlocal n_new
             region = (slice(c * size, min(n, (c + 1) * size)),)
-            if sink is not None:
-                sink.write((c,), region, res)
+            if run.sink is not None:
+                run.sink.write((c,), region, res)
             else:
                 for k, arr in res.items():
                     data[k][region] = arr
-            n_new += 1
-            bar.update(region[0].stop - region[0].start)
+            run.n_new += 1
+            run.bar.update(region[0].stop - region[0].start)
             if on_chunk is not None:
-                on_chunk(c, n_new)
+                on_chunk(c, run.n_new)
 
         run_tasks(workers, tasks(), on_result)
-    except KeyboardInterrupt:
-        if bar is not None:
-            bar.close()
-        if own:
-            workers.close(cancel=True)
-            own = False
-        kept = sink.count_done() if sink is not None else 0
-        raise SweepInterrupted(kept, n_chunks, path, created=sink is not None) from None
-    except BaseException:
-        if own:
-            workers.close(cancel=True)
-            own = False
-        raise
-    finally:
-        if bar is not None:
-            bar.close()
-        if own:
-            workers.close()
-    if sink is not None:
-        ds = sink.load()
-        if sink.run > 1:
-            ds.attrs["history"] = (
-                f"{ds.attrs['history']}\n{attrs['history']} (run {sink.run} on this store: "
-                f"{n_new} of {n_chunks} chunks computed)"
-            )
-    else:
-        ds = _dataset(study, cfg, scan, data, attrs)
-    ds.attrs["chunks_computed_this_run"] = int(n_new)
+
+    ds = run.load(attrs) if run.sink is not None else _dataset(study, cfg, scan, data, attrs)
+    ds.attrs["chunks_computed_this_run"] = int(run.n_new)
     ds.attrs["chunks_total"] = int(n_chunks)
     ds.attrs["executor"] = workers.description
     return ds
@@ -545,10 +516,7 @@ def run_cli(
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
     except SweepInterrupted as exc:
-        if exc.created:
-            msg = f"{exc.kept} of {exc.total} chunks of {str(exc.store)!r} kept"
-        else:
-            msg = f"{str(exc.store)!r} not created yet"
+        msg = exc.what_is_kept()
         print(f"{prog}: interrupted: {msg}; run the same command again to resume", file=sys.stderr)
         return 130
     except KeyboardInterrupt:
