@@ -190,6 +190,12 @@ def _detect_scale(vals: np.ndarray) -> str:
 def _parse_axis(key: str, name: str, table: Any) -> AxisSpec:
     table = _table(key, table)
     if "values" in table:
+        unknown = [k for k in table if k not in ("values", "scale", "start", "stop", "num")]
+        if unknown:
+            raise _err(
+                _join(key, unknown[0]),
+                "unknown key (with 'values' the only other key is 'scale')",
+            )
         extra = [k for k in table if k not in ("values", "scale")]
         if extra:
             raise _err(

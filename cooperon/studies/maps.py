@@ -534,26 +534,12 @@ def _command(args: argparse.Namespace) -> str:
 
 
 def _check_store_outputs(path: os.PathLike) -> None:
-    """Refuse a store of the right configuration whose per-point outputs are not this version's.
-
-    The configuration's fingerprint does not cover the outputs, so a store
-    written before variables were added would resume without them.
-    """
+    """Refuse a store of the right configuration whose per-point outputs are not this version's."""
     from .comparison import VARIABLES
     from .schema import record_variables
-    from .store import RUN_VAR, StoreMismatchError
+    from .store import check_store_outputs
 
-    with xr.open_zarr(path, consolidated=False, chunks=None) as stored:
-        have = {n for n in stored.data_vars if n != RUN_VAR}
-    want = set(record_variables(VARIABLES))
-    if have != want:
-        missing = ", ".join(sorted(want - have)) or "none"
-        extra = ", ".join(sorted(have - want)) or "none"
-        raise StoreMismatchError(
-            f"store {str(path)!r} was written by another version of cooperon (outputs missing: "
-            f"{missing}; not known: {extra}), so it cannot be resumed; restart it "
-            "(cooperon map --restart) or remove it"
-        )
+    check_store_outputs(path, record_variables(VARIABLES), "cooperon map --restart")
 
 
 def run_maps(

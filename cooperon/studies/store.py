@@ -28,7 +28,7 @@ import shutil
 import signal
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ __all__ = [
     "StoreMismatchError",
     "SweepStore",
     "check_store",
+    "check_store_outputs",
 ]
 
 #: The completion record of a store.
@@ -62,8 +63,20 @@ def _run_dims(dims: Sequence[str]) -> tuple[str, ...]:
     return tuple(f"chunk_{d}" for d in dims)
 
 
-def check_store(path: str | os.PathLike, fingerprint: str, config_toml: str) -> bool:
+#: How the refusal of a mismatched store tells the user to restart (a sweep or a map).
+SWEEP_RESTART_HINT = "cooperon map --restart, or sweep(..., restart=True)"
+
+
+def check_store(
+    path: str | os.PathLike,
+    fingerprint: str,
+    config_toml: str,
+    restart_hint: str = SWEEP_RESTART_HINT,
+) -> bool:
     """Whether ``path`` holds a store of this configuration (True) or nothing (False).
+
+    ``restart_hint`` names, in the refusal, how to restart (the command that
+    was run).
 
     Raises
     ------
@@ -101,10 +114,38 @@ def check_store(path: str | os.PathLike, fingerprint: str, config_toml: str) -> 
         lines = [ln for ln in diff if not ln.startswith("@@")]
         raise StoreMismatchError(
             f"store {str(path)!r} was made from a different configuration, so it cannot be "
-            "resumed; restart it (cooperon map --restart, or sweep(..., restart=True)), "
+            f"resumed; restart it ({restart_hint}), "
             "remove it or choose another store. Differences:\n" + "\n".join(lines)
         )
     return True
+
+
+def check_store_outputs(
+    path: str | os.PathLike, want: Iterable[str], restart_hint: str = SWEEP_RESTART_HINT
+) -> None:
+    """Refuse a store of the right configuration whose per-point outputs are not ``want``.
+
+    A configuration's fingerprint need not cover the outputs, so a store
+    written by a version with other variables would otherwise resume without
+    them (or fail later on a missing one).
+
+    Raises
+    ------
+    StoreMismatchError
+        Naming the outputs missing from the store and those it has that are
+        not known.
+    """
+    with xr.open_zarr(path, consolidated=False, chunks=None) as stored:
+        have = {n for n in stored.data_vars if n != RUN_VAR}
+    want = set(want)
+    if have != want:
+        missing = ", ".join(sorted(want - have)) or "none"
+        extra = ", ".join(sorted(have - want)) or "none"
+        raise StoreMismatchError(
+            f"store {str(path)!r} was written by another version of cooperon (outputs missing: "
+            f"{missing}; not known: {extra}), so it cannot be resumed; restart it "
+            f"({restart_hint}) or remove it"
+        )
 
 
 @contextlib.contextmanager

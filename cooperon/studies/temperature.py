@@ -41,7 +41,13 @@ import xarray as xr
 from .execution import Workers, open_workers, run_tasks
 from .io import check_output_dir
 from .schema import Status, provenance
-from .store import FINGERPRINT_ATTR, StoreMismatchError, SweepStore, check_store
+from .store import (
+    FINGERPRINT_ATTR,
+    StoreMismatchError,
+    SweepStore,
+    check_store,
+    check_store_outputs,
+)
 from .temperature_config import ModelScan, ScanConfig
 
 __all__ = [
@@ -232,9 +238,19 @@ def _attrs(study: Study, cfg: ScanConfig, scan: ModelScan, command: str | None) 
     return attrs
 
 
-def check_scan_store(cfg: ScanConfig, scan: ModelScan, store: str | os.PathLike) -> bool:
-    """Whether ``store`` holds this scan (True) or nothing yet (False); else StoreMismatchError."""
-    return check_store(store, cfg.fingerprint(scan), cfg.scan_toml(scan))
+def check_scan_store(
+    study: Study, cfg: ScanConfig, scan: ModelScan, store: str | os.PathLike
+) -> bool:
+    """Whether ``store`` holds this scan (True) or nothing yet (False); else StoreMismatchError.
+
+    A store of this configuration whose outputs are not this version's is
+    refused too (with the outputs missing and unknown).
+    """
+    hint = f"cooperon {study.name} --restart"
+    exists = check_store(store, cfg.fingerprint(scan), cfg.scan_toml(scan), hint)
+    if exists:
+        check_store_outputs(store, (v.name for v in study.variables), hint)
+    return exists
 
 
 def _stderr(msg: str) -> None:
@@ -310,7 +326,7 @@ def run_scan(
     exists = stale = False
     if path is not None:
         try:
-            exists = check_scan_store(cfg, scan, path)
+            exists = check_scan_store(study, cfg, scan, path)
         except StoreMismatchError:
             if not restart:
                 raise
@@ -445,7 +461,7 @@ def run_study(
     for scan in cfg.scans:
         store = scan_paths(out, scan)["store"]
         try:
-            check_scan_store(cfg, scan, store)
+            check_scan_store(study, cfg, scan, store)
         except StoreMismatchError:
             if not restart:
                 raise

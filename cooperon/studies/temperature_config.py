@@ -264,9 +264,9 @@ def _temperatures(key: str, table: Any) -> tuple[np.ndarray, dict]:
     if "values" in axis.spec:
         for i, t in enumerate(axis.values):
             if not t > 0:
-                raise _err(f"{key}.values[{i}]", f"temperatures must be > 0 K (got {t!r})")
+                raise _err(f"{key}.values[{i}]", f"temperatures must be > 0 K (got {float(t):g})")
     elif not axis.values[0] > 0:
-        raise _err(f"{key}.start", f"temperatures must be > 0 K (got {axis.values[0]!r})")
+        raise _err(f"{key}.start", f"temperatures must be > 0 K (got {float(axis.values[0]):g})")
     return axis.values, dict(axis.spec)
 
 
@@ -323,9 +323,9 @@ def _check_model(key: str, spec: ModelSpec, T: np.ndarray) -> None:
                 raise _err(f"{key}.{name}", msg.split(" ", 1)[1]) from None
             if name == "tau_i" and "tau_Lambda" in spec.given:
                 raise _err(
-                    f"{key}.tau_Lambda", f"gives tau_i = {spec.params['tau_i']!r}: {msg}"
+                    f"{key}.tau_Lambda", f"gives tau_i = {float(spec.params['tau_i']):g}: {msg}"
                 ) from None
-            raise _err(key, f"at T = {t!r} K: {msg}") from None
+            raise _err(key, f"at T = {float(t):g} K: {msg}") from None
 
 
 def parse_scan_config(

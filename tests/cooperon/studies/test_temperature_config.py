@@ -334,11 +334,6 @@ def test_a_model_bad_only_at_the_last_temperature_is_refused():
     assert "(Eq. 20)" in msg and "> 1" in msg
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="temperature_config formats numpy scalars with !r: messages read "
-    "'(got np.float64(0.0))' and 'at T = np.float64(0.05) K'",
-)
 @pytest.mark.parametrize("case", ["T = 0 in values", "r1 + r3 > 1 (Eq. 20)"])
 def test_messages_show_plain_numbers(case):
     msg = _refusal(case)
@@ -388,3 +383,11 @@ def test_cli_refuses_a_bad_config_with_one_line_and_writes_nothing(study, case, 
     assert one_line(res.stderr).startswith(f"cooperon {study}: {key}: ")
     assert res.stdout == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in sorted(BAD) if c.startswith("typo")], ids=lambda c: c.replace(" ", "_")
+)
+def test_a_typo_is_called_an_unknown_key(case):
+    """A misspelt key is reported as unknown, also beside ``values`` (not as "not both")."""
+    assert "unknown key" in _refusal(case)

@@ -415,11 +415,6 @@ def test_a_changed_config_is_refused_unless_restart(dephasing_run, tmp_path, cap
     assert np.isnan(ds.p_direct.values).all()  # one temperature: no local exponent
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store.check_store hard-codes 'cooperon map --restart' in its refusal, also for "
-    "cooperon dephasing / magneto",
-)
 def test_the_refusal_names_the_command_that_was_run(dephasing_run, tmp_path, capsys):
     proc, _, out = dephasing_run
     assert proc.returncode == 0, proc.stderr
@@ -427,23 +422,25 @@ def test_the_refusal_names_the_command_that_was_run(dephasing_run, tmp_path, cap
     shutil.copytree(out, mine)
     changed = write_config(tmp_path / "changed.toml", scan_doc("dephasing", [0.5]))
     assert main(_dephasing_args(changed, mine)) == 2
-    assert "cooperon map" not in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "cooperon map" not in err
+    assert "cooperon dephasing --restart" in err, err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="temperature.run_scan resumes a store that lacks outputs of this version (the "
-    "fingerprint does not cover the variables; maps check this, scans do not): a missing "
-    "output is silently dropped from the NetCDF, or analyse fails with AttributeError",
-)
 @pytest.mark.parametrize("name", ["vertex_fit_shift_eq34", "log_tau_phi_gamma1"])
-def test_a_store_without_an_output_of_this_version_is_refused(name, dephasing_run, tmp_path):
+def test_a_store_without_an_output_of_this_version_is_refused(
+    name, dephasing_run, tmp_path, capsys
+):
     proc, cfg, out = dephasing_run
     assert proc.returncode == 0, proc.stderr
     mine = tmp_path / "out"
     shutil.copytree(out, mine)
     shutil.rmtree(mine / "small.zarr" / name)  # as written before the output existed
     assert main(_dephasing_args(cfg, mine)) == 2
+    err = capsys.readouterr().err
+    assert f"outputs missing: {name}" in err, err
+    assert "cooperon dephasing --restart" in err, err
+    assert main([*_dephasing_args(cfg, mine), "--restart"]) == 0
 
 
 def _wait_for_chunks(store: Path, n: int, proc: subprocess.Popen, timeout: float = 120) -> None:
