@@ -18,23 +18,53 @@ _BLOCK = 2048
 
 
 def _harmonic_sum(a, omega, mu, X, L, anchor_upper):
-    """``Σ_m a_m e^{imωX} g_m(L)`` for arrays ``X``, ``L`` (rows); ``L = inf`` allowed."""
+    """``Σ_m a_m e^{imωX} g_m(L)`` for arrays ``X``, ``L`` (rows); ``L = inf`` allowed.
+
+    ``X`` may be a scalar (the same phases for every row).
+    """
     M = (a.size - 1) // 2
     X = np.asarray(X, dtype=float)
-    L = np.broadcast_to(np.asarray(L, dtype=float), X.shape)
-    acc = np.zeros(X.shape, dtype=complex)
+    shape = np.broadcast_shapes(X.shape, np.shape(L))
+    L = np.broadcast_to(np.asarray(L, dtype=float), shape)
+    infinite = np.isinf(L)
+    acc = np.zeros(shape, dtype=complex)
     for lo in range(-M, M + 1, _BLOCK):
         m = np.arange(lo, min(lo + _BLOCK, M + 1), dtype=float)
         z = mu + 1j * omega * m  # (b,)
-        ph = np.exp(1j * omega * np.multiply.outer(X, m))  # (R, b)
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        zero = z == 0
+        zs = np.where(zero, 1.0, z)
+        with np.errstate(invalid="ignore", over="ignore"):
             zL = np.multiply.outer(L, z)
-            if anchor_upper:
-                g = np.where(np.isinf(L)[:, None], 1.0 / z, -np.expm1(-zL) / z)
-            else:
-                g = np.expm1(zL) / z
-            g = np.where(z == 0, L[:, None], g)
-        acc += np.einsum("rb,b->r", ph * g, a[lo + M : lo + M + m.size])
+            g = (-np.expm1(-zL) if anchor_upper else np.expm1(zL)) / zs
+        if np.any(zero):
+            g[:, zero] = L[:, None]
+        if anchor_upper and np.any(infinite):
+            g[infinite] = 1.0 / zs
+        coef = a[lo + M : lo + M + m.size]
+        if X.ndim == 0:  # one phase vector
+            acc += g @ (coef * np.exp(1j * omega * m * X))
+        else:
+            ph = np.exp(1j * omega * np.multiply.outer(X, m))  # (R, b)
+            acc += np.einsum("rb,rb,b->r", ph, g, coef)
+    return acc
+
+
+def _sums_to_infinity(a, omega, mus, X):
+    """``Σ_m a_m e^{imωX}/z_m``, ``z_m = μ + imω``, for every ``μ`` of ``mus`` (Re μ > 0).
+
+    The limit ``L = ∞`` of :func:`_harmonic_sum` (anchored at the upper end),
+    for several terms at once: the phases ``e^{imωX}`` are shared. Returns
+    shape ``(len(mus), len(X))``.
+    """
+    M = (a.size - 1) // 2
+    X = np.asarray(X, dtype=float)
+    mus = np.asarray(mus, dtype=complex)
+    acc = np.zeros((mus.size, X.size), dtype=complex)
+    for lo in range(-M, M + 1, _BLOCK):
+        m = np.arange(lo, min(lo + _BLOCK, M + 1), dtype=float)
+        ph = np.exp(1j * omega * np.multiply.outer(X, m))  # (R, b)
+        coef = a[lo + M : lo + M + m.size][None, :] / (mus[:, None] + 1j * omega * m[None, :])
+        acc += np.einsum("kb,rb->kr", coef, ph)
     return acc
 
 
@@ -49,29 +79,32 @@ def history_terms(t, T, single, w, lam, mu, side, omega, a) -> np.ndarray:
     t = np.asarray(t, dtype=float)
     B0 = -T
     out = np.zeros(t.size)
+    # left-piece terms (s < min(2t, -T), to -inf): all at once, sharing the phases
+    left = np.flatnonzero((side == 0) & (mu.real > 0))
+    if left.size:
+        B = np.full(t.size, B0) if single else np.minimum(2.0 * t, B0)
+        at0 = B == B0
+        acc = np.empty((left.size, t.size), dtype=complex)
+        if np.any(at0):  # the same sum for every such row
+            acc[:, at0] = _sums_to_infinity(a, omega, mu[left], np.array([B0]))
+        if np.any(~at0):
+            acc[:, ~at0] = _sums_to_infinity(a, omega, mu[left], B[~at0])
+        for i, k in enumerate(left):
+            out += (w[k] * np.exp(lam[k] * t - mu[k] * (t - B)) * acc[i]).real
     for k in range(w.size):
-        if side[k] == 0:
-            if mu[k].real <= 0:
-                continue
-            B = np.full(t.size, B0) if single else np.minimum(2.0 * t, B0)
-            acc = np.empty(t.size, dtype=complex)
-            at0 = B == B0
-            if np.any(at0):  # the same sum for every such row
-                acc[at0] = _harmonic_sum(a, omega, mu[k], np.array([B0]), np.inf, True)[0]
-            if np.any(~at0):
-                acc[~at0] = _harmonic_sum(a, omega, mu[k], B[~at0], np.inf, True)
-            out += (w[k] * np.exp(lam[k] * t - mu[k] * (t - B)) * acc).real
-        elif not single:
-            A = np.minimum(2.0 * t, B0)
-            L = B0 - A
-            rows = np.flatnonzero(L > 0)
-            if rows.size == 0:
-                continue
-            tr = t[rows]
-            if mu[k].real > 0:
-                acc = _harmonic_sum(a, omega, mu[k], np.full(rows.size, B0), L[rows], True)
-                out[rows] += (w[k] * np.exp(lam[k] * tr - mu[k] * (tr - B0)) * acc).real
-            else:
-                acc = _harmonic_sum(a, omega, mu[k], A[rows], L[rows], False)
-                out[rows] += (w[k] * np.exp(lam[k] * tr - mu[k] * (tr - A[rows])) * acc).real
+        if side[k] == 0 or single:
+            continue
+        # right-piece terms (2t < s < -T)
+        A = np.minimum(2.0 * t, B0)
+        L = B0 - A
+        rows = np.flatnonzero(L > 0)
+        if rows.size == 0:
+            continue
+        tr = t[rows]
+        if mu[k].real > 0:
+            acc = _harmonic_sum(a, omega, mu[k], B0, L[rows], True)
+            out[rows] += (w[k] * np.exp(lam[k] * tr - mu[k] * (tr - B0)) * acc).real
+        else:
+            acc = _harmonic_sum(a, omega, mu[k], A[rows], L[rows], False)
+            out[rows] += (w[k] * np.exp(lam[k] * tr - mu[k] * (tr - A[rows])) * acc).real
     return out

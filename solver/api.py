@@ -325,6 +325,7 @@ def _solve_to_tolerance(prob, t, rtol, atol, max_points, first, stats) -> Volter
     m = first
     prev_q = np.inf
     best = None
+    solved: dict[int, np.ndarray] = {}  # refinement factor -> solution on refine(t, factor)
     status, message = 1, ""
     while True:
         fine = t if m == 1 else refine(t, m)
@@ -336,9 +337,16 @@ def _solve_to_tolerance(prob, t, rtol, atol, max_points, first, stats) -> Volter
             break
         try:
             r, Herr_f, dtype = _rhs(prob, fine, None, stats)
+            # the coarser grids are refine(t, m/2) and refine(t, m/4): a solve on one of
+            # them made by an earlier refinement is the same solve (same points, same r)
             y1 = _run(prob, fine, r, dtype, stats)
-            y2 = _run(prob, fine[::2], r[::2], dtype, stats)
-            y4 = _run(prob, fine[::4], r[::4], dtype, stats)
+            y2 = solved.get(m // 2) if m > 1 else None
+            if y2 is None:
+                y2 = _run(prob, fine[::2], r[::2], dtype, stats)
+            y4 = solved.get(m // 4) if m > 1 else None
+            if y4 is None:
+                y4 = _run(prob, fine[::4], r[::4], dtype, stats)
+            solved[m] = y1
         except _Failed as exc:
             if best is None:
                 return _failed(t, np.zeros((N,) + prob.vshape), prob, str(exc), stats)
