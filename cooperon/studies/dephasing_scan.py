@@ -47,6 +47,7 @@ import xarray as xr
 from ..parameters import NoCutoffError
 from .schema import Status
 from .temperature import ScanVariable, Study, blank, local_exponent
+from .temperature import fmt_T as _fmt_T
 from .temperature_config import ModelScan, ModelSpec, ScanConfig
 
 __all__ = [
@@ -93,7 +94,9 @@ VARIABLES: tuple[ScanVariable, ...] = (
     _v("seconds", "wall time of this temperature (one worker)", units="s"),
     ScanVariable("status", Status.cf_attrs(), np.int8),
     ScanVariable(
-        "message", {"long_name": "why the direct solution is not ok (empty where status = 0)"}, str
+        "message",
+        {"long_name": "why the direct solution is not ok; notes on Eq. (34) (empty: all well)"},
+        str,
     ),
 )
 
@@ -202,26 +205,82 @@ WINDOWS: dict[str, tuple[str, str, str]] = {
 
 
 def _window(name: str, T: np.ndarray, s: dict[str, float]) -> np.ndarray:
-    L0, Ta, Tb = s["Lambda0"], s["T_alpha"], s["T_beta"]
+    """Where the paper derives asymptote ``name`` ("≫" read as ">"), and below E*.
+
+    The asymptotes are derived for a distribution of E that extends far above
+    T (E* → ∞): every window is cut at T < E*. (44) needs only Λ₀; the
+    relaxation asymptotes need T_α and T_β (χ > 0).
+    """
+    L0, E_star = s["Lambda0"], s["E_star"]
+    below = T < E_star
     if name == "rate_eq44":
-        return T > L0
+        return (T > L0) & below
+    if "T_alpha" not in s:
+        return np.zeros(T.size, dtype=bool)
+    Ta, Tb = s["T_alpha"], s["T_beta"]
     if name in ("rate_eq50", "rate_eq53"):
-        return T > max(Ta, Tb)
+        return (T > max(Ta, Tb)) & below
     if name == "rate_eq51":
-        return (T > L0) & (T < Tb)
+        return (T > L0) & (T < Tb) & below
     if name == "rate_eq52":
-        return (T > max(Tb, L0)) & (T < Ta)
+        return (T > max(Tb, L0)) & (T < Ta) & below
     raise KeyError(name)
 
 
 def one_third_ranges(
     T: np.ndarray, p: np.ndarray, tol: float = ONE_THIRD_TOL
 ) -> list[tuple[float, float]]:
-    """The T intervals where |p − 1/3| ≤ tol, ends interpolated linearly in ln T.
+    """The T intervals where |p − 1/3| ≤ tol (:func:`band_ranges`)."""
+    return band_ranges(T, p, 1.0 / 3.0 - tol, 1.0 / 3.0 + tol)
 
-    An interval that reaches the first or last finite point ends there.
+
+def band_ranges(T: np.ndarray, p: np.ndarray, lo: float, hi: float) -> list[tuple[float, float]]:
+    """The T intervals where lo ≤ p(T) ≤ hi, p interpolated linearly in ln T.
+
+    Each band edge is crossed where the linear interpolant crosses it, so a
+    step that jumps across the whole band still gives its short interval.
+    NaN values end an interval (at the last finite point before them); an
+    interval that reaches the first or last finite point of a run ends there.
     """
-    return level_ranges(T, np.abs(np.asarray(p) - 1.0 / 3.0) - tol)
+    x = np.log(np.asarray(T, dtype=float))
+    p = np.asarray(p, dtype=float)
+    out: list[tuple[float, float]] = []
+    cur: list[float] | None = None
+    for i in range(p.size):
+        if not np.isfinite(p[i]):
+            if cur is not None:
+                out.append((cur[0], cur[1]))
+                cur = None
+            continue
+        if i == 0 or not np.isfinite(p[i - 1]):  # the first point of a run
+            if lo <= p[i] <= hi:
+                cur = [x[i], x[i]]
+            continue
+        p0, p1 = p[i - 1], p[i]
+        if p1 == p0:
+            wa, wb = (0.0, 1.0) if lo <= p0 <= hi else (1.0, 0.0)
+        else:
+            wa, wb = sorted(((lo - p0) / (p1 - p0), (hi - p0) / (p1 - p0)))
+            wa, wb = max(wa, 0.0), min(wb, 1.0)
+        if wa > wb:  # the segment misses the band
+            if cur is not None:
+                out.append((cur[0], cur[1]))
+                cur = None
+            continue
+        xa = x[i - 1] + wa * (x[i] - x[i - 1])
+        xb = x[i - 1] + wb * (x[i] - x[i - 1])
+        if cur is not None and wa == 0.0:
+            cur[1] = xb
+        else:
+            if cur is not None:
+                out.append((cur[0], cur[1]))
+            cur = [xa, xb]
+        if wb < 1.0:
+            out.append((cur[0], cur[1]))
+            cur = None
+    if cur is not None:
+        out.append((cur[0], cur[1]))
+    return [(math.exp(a), math.exp(b)) for a, b in out]
 
 
 def level_ranges(T: np.ndarray, g: np.ndarray) -> list[tuple[float, float]]:
@@ -364,16 +423,17 @@ def analyse(ds: xr.Dataset, scan: ModelScan) -> xr.Dataset:
             rates["rate_eq52"] = (A.rate_eq52(T, s["T_alpha"], tL), "(52)")
             rates["rate_eq53"] = (A.rate_eq53(T, s["T_alpha"], tL, 1.0), "(53)")
         sc = {k: float(v[0]) for k, v in scalars.items()}
+        sc["E_star"] = float(E_star)
         for name, (rate, eq) in rates.items():
             label, against, cond = WINDOWS[name]
-            window = _window(name, T, sc) if "T_alpha" in sc else np.zeros(T.size, bool)
+            window = _window(name, T, sc)
             out[name] = _var(
                 rate,
                 f"asymptotic 1/tau_phi of Eq. {eq}, without O(1) prefactors",
                 "s-1",
                 equation=eq,
                 compared_with=against,
-                window=f"{cond} (the paper's condition, >> read as >)",
+                window=f"{cond} and T < E* (the paper's condition, >> read as >)",
             )
             out[f"ratio_{name[5:]}"] = _var(
                 rate * out[against].values,
@@ -381,11 +441,14 @@ def analyse(ds: xr.Dataset, scan: ModelScan) -> xr.Dataset:
                 "1",
             )
             out[f"in_window_{name[5:]}"] = xr.Variable(
-                ("T",), window, {"long_name": f"T inside the window of {eq}: {cond}"}
+                ("T",), window, {"long_name": f"T inside the window of {eq}: {cond}, T < E*"}
             )
-    for key in ("eq34", "direct"):
+    for key in ("eq34", "direct", "eq34_resonant", "eq34_relaxation"):
         ranges = one_third_ranges(T, out[f"p_{key}"].values)
         out.attrs[f"T_one_third_ranges_{key}"] = np.array(ranges, dtype=float).ravel()
+    out.attrs["T_one_third_ranges_meaning"] = (
+        "pairs (T_low, T_high) in K, flattened, where |p - 1/3| <= T_one_third_tolerance"
+    )
     out.attrs["T_one_third_tolerance"] = ONE_THIRD_TOL
     out.attrs.update(_sec3_attrs())
     return out
@@ -396,16 +459,45 @@ def analyse(ds: xr.Dataset, scan: ModelScan) -> xr.Dataset:
 # ---------------------------------------------------------------------------
 
 
-def _fmt_T(T: float) -> str:
-    return f"{T * 1e3:.3g} mK" if T < 1 else f"{T:.3g} K"
-
-
-def _fmt_ranges(ranges) -> str:
+def _fmt_ranges(ranges, T: np.ndarray | None = None, p: np.ndarray | None = None) -> str:
+    """``a to b (n decades)`` per range; with ``T`` (and ``p``), ends at the grid's end
+    (or its last finite value of ``p``) are marked, since the range may go on beyond."""
     if not len(ranges):
         return "nowhere on the grid"
-    return ", ".join(
-        f"{_fmt_T(a)} to {_fmt_T(b)} ({math.log10(b / a):.2f} decades)" for a, b in ranges
-    )
+    ends = set()
+    if T is not None:
+        fin = np.flatnonzero(np.isfinite(p)) if p is not None else np.arange(len(T))
+        if fin.size:
+            ends = {float(T[fin[0]]), float(T[fin[-1]])}
+    parts = []
+    for a, b in ranges:
+        if math.isclose(a, b):
+            text = f"{_fmt_T(a)} (one point"
+        else:
+            text = f"{_fmt_T(a)} to {_fmt_T(b)} ({math.log10(b / a):.2f} decades"
+        if any(math.isclose(e, c, rel_tol=1e-12) for e in ends for c in (a, b)):
+            text += "; reaches the end of the computed range"
+        parts.append(text + ")")
+    return ", ".join(parts)
+
+
+def _span(v: np.ndarray) -> str:
+    lo, hi = float(np.nanmin(v)), float(np.nanmax(v))
+    return f"{lo:.3g}" if f"{lo:.3g}" == f"{hi:.3g}" else f"{lo:.3g} to {hi:.3g}"
+
+
+def coarse_grid_note(T: np.ndarray, max_decades: float = 0.25) -> str | None:
+    """A warning when the grid is too coarse for p(T) = −d ln τ_φ/d ln T to mean much."""
+    T = np.asarray(T, dtype=float)
+    if T.size < 2:
+        return "one temperature: no local exponent"
+    step = float(np.max(np.diff(np.log10(T))))
+    if step > max_decades:
+        return (
+            f"note: the grid has steps up to {step:.2f} decades in T (> {max_decades:g}): "
+            "p(T) and its ranges are rough estimates"
+        )
+    return None
 
 
 def summary(ds: xr.Dataset) -> list[str]:
@@ -423,9 +515,20 @@ def summary(ds: xr.Dataset) -> list[str]:
             f"    failed at T = {_fmt_T(T[failed[0]])} ... {_fmt_T(T[failed[-1]])}: "
             f"{str(ds.message.values[failed[0]])[:160]}"
         )
-    for key, label in (("direct", "direct solution"), ("eq34", "Eq. (34)")):
-        ranges = one_third_ranges(T, ds[f"p_{key}"].values)
-        lines.append(f"  |p - 1/3| <= {ONE_THIRD_TOL:g} ({label}): {_fmt_ranges(ranges)}")
+    note = coarse_grid_note(T)
+    if note:
+        lines.append(f"  {note}")
+    for key, label in (
+        ("direct", "direct solution"),
+        ("eq34", "Eq. (34)"),
+        ("eq34_resonant", "Eq. (34), resonant channel alone"),
+        ("eq34_relaxation", "Eq. (34), relaxation channel alone"),
+    ):
+        if f"p_{key}" not in ds:
+            continue
+        pk = ds[f"p_{key}"].values
+        ranges = one_third_ranges(T, pk)
+        lines.append(f"  |p - 1/3| <= {ONE_THIRD_TOL:g} ({label}): {_fmt_ranges(ranges, T, pk)}")
     d = ds.delta_log_tau_phi.values
     ok = np.isfinite(d)
     if ok.any():
@@ -441,13 +544,13 @@ def summary(ds: xr.Dataset) -> list[str]:
         r = ds[f"ratio_{name[5:]}"].values
         win = ds[f"in_window_{name[5:]}"].values & np.isfinite(r)
         if not win.any():
-            lines.append(f"  {label}: no temperature of the grid in its window {cond}")
+            lines.append(f"  {label}: no temperature of the grid in its window {cond}, T < E*")
             continue
         off = np.where(win, np.abs(np.log(r)) - math.log(2.0), np.nan)
         bad = level_ranges(T, -off)  # where |ln r| >= ln 2 inside the window
         lines.append(
-            f"  {label} vs {against}: ratio {np.nanmin(r[win]):.3g} to {np.nanmax(r[win]):.3g} "
-            f"in its window {cond} ({_fmt_T(T[win][0])} to {_fmt_T(T[win][-1])}); "
+            f"  {label} vs {against}: ratio {_span(r[win])} "
+            f"in its window {cond}, T < E* ({_fmt_T(T[win][0])} to {_fmt_T(T[win][-1])}); "
             f"off by more than 2: {_fmt_ranges(bad) if bad else 'nowhere'}"
         )
     return lines

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import math
 import os
-from pathlib import Path
 
 import numpy as np
 import xarray as xr
@@ -399,12 +398,7 @@ def plot_map(
     head = f"{sup}: {fixed}" if fixed and sup else (sup or fixed)
     fig.suptitle(f"{head}\nF: Eq. (24) solved directly; dev = closed form / F − 1", fontsize=10.5)
     if path is not None:
-        path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp")  # its directory must exist
-        try:
-            fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or "png")
-            os.replace(tmp, path)  # never leave a half-written figure
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        from .io import save_figure
+
+        save_figure(fig, path, dpi)
     return fig

@@ -106,3 +106,20 @@ def write_netcdf(ds: xr.Dataset, path: str | os.PathLike) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+def save_figure(fig, path: str | os.PathLike, dpi: float = 110) -> Path:
+    """Write a matplotlib figure to ``path`` atomically (a temporary file, then a rename).
+
+    The directory must exist; the format follows the suffix (png by default).
+    A failure leaves no partial file.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or "png")
+        os.replace(tmp, path)  # never leave a half-written figure
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path

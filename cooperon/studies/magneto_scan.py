@@ -37,10 +37,12 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ..hln import FitStatus
 from ..parameters import NoCutoffError
-from .dephasing_scan import one_third_ranges, scales_line
+from .dephasing_scan import ONE_THIRD_TOL, coarse_grid_note, one_third_ranges, scales_line
 from .schema import Status
 from .temperature import ScanVariable, Study, blank, local_exponent
+from .temperature import fmt_T as _fmt_T
 from .temperature_config import ModelScan, ModelSpec, ScanConfig
 
 __all__ = ["STUDY", "VARIABLES", "analyse", "magneto_point", "summary"]
@@ -127,7 +129,8 @@ def magneto_point(
     try:
         out["log_tau_phi_eq34"] = eq34 = model.log_tau_phi_eq34()
     except (ArithmeticError, NoCutoffError) as exc:
-        out["status"], out["message"] = int(Status.FAILED), f"Eq. (34): {exc}"
+        bad = Status.NO_CUTOFF if isinstance(exc, NoCutoffError) else Status.FAILED
+        out["status"], out["message"] = int(bad), f"Eq. (34): {exc}"
         out["seconds"] = time.perf_counter() - start
         return out
     B = fields * B_phi_from_tau_phi(spec.tau * math.exp(eq34), D)
@@ -286,11 +289,11 @@ def analyse(ds: xr.Dataset, scan: ModelScan) -> xr.Dataset:
     for key in _TAU_CURVES:
         ranges = one_third_ranges(T, out[f"p_{key}"].values)
         out.attrs[f"T_one_third_ranges_{key}"] = np.array(ranges, dtype=float).ravel()
+    out.attrs["T_one_third_ranges_meaning"] = (
+        "pairs (T_low, T_high) in K, flattened, where |p - 1/3| <= T_one_third_tolerance"
+    )
+    out.attrs["T_one_third_tolerance"] = ONE_THIRD_TOL
     return out
-
-
-def _fmt_T(T: float) -> str:
-    return f"{T * 1e3:.3g} mK" if T < 1 else f"{T:.3g} K"
 
 
 def summary(ds: xr.Dataset) -> list[str]:
@@ -318,11 +321,14 @@ def summary(ds: xr.Dataset) -> list[str]:
             f"{g('ratio_hln_direct_over_eq34', i, '8.4f')} "
             f"{g('ratio_hln_direct_over_direct', i, '8.4f')} "
             f"{g('p_eq34', i, '6.3f')} {g('p_direct', i, '6.3f')} {g('p_hln_direct', i, '6.3f')}  "
-            + ("ok" if fit == 0 else ("-" if fit < 0 else f"status {fit}"))
+            + ("ok" if fit == 0 else ("-" if fit < 0 else FitStatus(fit).name.lower()))
         )
+    if note := coarse_grid_note(T):
+        lines.append(f"  {note}")
     for key, label in _TAU_CURVES.items():
-        ranges = one_third_ranges(T, ds[f"p_{key}"].values)
-        lines.append(f"  |p - 1/3| <= 0.05, {label}: {_fmt_ranges(ranges)}")
+        pk = ds[f"p_{key}"].values
+        ranges = one_third_ranges(T, pk)
+        lines.append(f"  |p - 1/3| <= {ONE_THIRD_TOL:g}, {label}: {_fmt_ranges(ranges, T, pk)}")
     r = ds.ratio_hln_direct_over_eq34.values
     ok = np.isfinite(r)
     if ok.any():
@@ -336,6 +342,8 @@ def summary(ds: xr.Dataset) -> list[str]:
             f"  not computed at {failed.size} temperature(s) ({_fmt_T(T[failed[0]])} ... "
             f"{_fmt_T(T[failed[-1]])}): {str(ds.message.values[failed[0]])[:160]}"
         )
+    for i in np.flatnonzero(ds.status.values == int(Status.NOT_CONVERGED)):
+        lines.append(f"  at {_fmt_T(T[i])}: {str(ds.message.values[i])[:200]}")
     return lines
 
 

@@ -222,6 +222,7 @@ def _attrs(study: Study, cfg: ScanConfig, scan: ModelScan, command: str | None) 
     attrs: dict[str, Any] = provenance(f"{study.title}: {scan.spec.title}", command)
     attrs.update(study.attrs)
     attrs.update(
+        cooperon_study=study.name,
         model_name=scan.spec.name,
         model_kind=scan.spec.kind,
         model_title=scan.spec.title,
@@ -238,6 +239,27 @@ def _attrs(study: Study, cfg: ScanConfig, scan: ModelScan, command: str | None) 
     return attrs
 
 
+class ForeignStoreError(StoreMismatchError):
+    """A store written by another study (``--restart`` does not replace it)."""
+
+
+def _check_study(study: Study, store: str | os.PathLike) -> None:
+    """Refuse a store that another temperature study wrote (the same model name)."""
+    path = Path(store)
+    if not path.exists():
+        return
+    try:
+        with xr.open_zarr(path, consolidated=False, chunks=None) as ds:
+            other = ds.attrs.get("cooperon_study")
+    except Exception:  # noqa: BLE001 - unreadable stores are refused by check_store
+        return
+    if other is not None and other != study.name:
+        raise ForeignStoreError(
+            f"store {str(path)!r} was written by `cooperon {other}`, not `cooperon "
+            f"{study.name}`: choose another --output-dir (--restart would not replace it)"
+        )
+
+
 def check_scan_store(
     study: Study, cfg: ScanConfig, scan: ModelScan, store: str | os.PathLike
 ) -> bool:
@@ -246,7 +268,8 @@ def check_scan_store(
     A store of this configuration whose outputs are not this version's is
     refused too (with the outputs missing and unknown).
     """
-    hint = f"cooperon {study.name} --restart"
+    hint = f"the same cooperon {study.name} command with --restart"
+    _check_study(study, store)
     exists = check_store(store, cfg.fingerprint(scan), cfg.scan_toml(scan), hint)
     if exists:
         check_store_outputs(store, (v.name for v in study.variables), hint)
@@ -257,7 +280,8 @@ def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def _fmt_T(T: float) -> str:
+def fmt_T(T: float) -> str:
+    """A temperature in mK below 1 K, else in K."""
     return f"{T * 1e3:.3g} mK" if T < 1 else f"{T:.3g} K"
 
 
@@ -327,8 +351,8 @@ def run_scan(
     if path is not None:
         try:
             exists = check_scan_store(study, cfg, scan, path)
-        except StoreMismatchError:
-            if not restart:
+        except StoreMismatchError as exc:
+            if not restart or isinstance(exc, ForeignStoreError):
                 raise
             stale = True
     own = workers is None
@@ -348,7 +372,7 @@ def run_scan(
         todo = [c for c in range(n_chunks) if (c,) not in done]
         todo_T = sum(min(n, (c + 1) * size) - c * size for c in todo)
         log(
-            f"{desc}: {n} temperatures ({_fmt_T(scan.T[0])} to {_fmt_T(scan.T[-1])}) in "
+            f"{desc}: {n} temperatures ({fmt_T(scan.T[0])} to {fmt_T(scan.T[-1])}) in "
             f"{n_chunks} chunks, {len(todo)} to compute on {workers.description}"
         )
         if todo:
@@ -462,8 +486,8 @@ def run_study(
         store = scan_paths(out, scan)["store"]
         try:
             check_scan_store(study, cfg, scan, store)
-        except StoreMismatchError:
-            if not restart:
+        except StoreMismatchError as exc:
+            if not restart or isinstance(exc, ForeignStoreError):
                 raise
             stale.append(store)
     n_tasks = sum(math.ceil(s.T.size / max(1, cfg.chunks)) for s in cfg.scans)
@@ -486,7 +510,13 @@ def run_study(
             )
             ds = analyse(ds, scan)
             write_netcdf(ds, paths["netcdf"])
-            pngs = figures(ds, out)
+            try:
+                pngs = figures(ds, out)
+            except Exception as exc:  # a bug in plotting: not the user's input (exit 1)
+                raise FigureError(
+                    f"{study.name} {scan.spec.name}: the figures could not be drawn "
+                    f"({type(exc).__name__}: {exc}); the data are written to {paths['netcdf']}"
+                ) from exc
             log(
                 f"{study.name} {scan.spec.name}: {ds.attrs['chunks_computed_this_run']}/"
                 f"{ds.attrs['chunks_total']} chunks computed now; wrote {paths['netcdf']}, "
@@ -494,6 +524,10 @@ def run_study(
             )
             results.append((scan, ds, pngs))
     return results
+
+
+class FigureError(RuntimeError):
+    """A figure of a study could not be drawn (its data were written first)."""
 
 
 def run_cli(

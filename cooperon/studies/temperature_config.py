@@ -461,9 +461,3 @@ def add_scan_arguments(p, study: str, default_dir: str, description: str) -> Non
         action="store_true",
         help="discard existing stores made from another configuration instead of refusing",
     )
-
-
-def describe(spec: ModelSpec) -> str:
-    """``kind: name=value, ...`` (for logs)."""
-    parts = ", ".join(f"{k}={v:g}" for k, v in spec.given.items())
-    return f"{spec.kind} ({parts})"

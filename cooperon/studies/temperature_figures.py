@@ -26,6 +26,9 @@ import xarray as xr
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from .io import save_figure
+from .temperature import fmt_T as _fmt_T
+
 __all__ = ["plot_dephasing", "plot_magneto_fields", "plot_magneto_tau_phi"]
 
 _ASYMPTOTES = {
@@ -39,10 +42,15 @@ _SCALES = {"Lambda0": r"$\Lambda_0$", "T_Lambda": r"$T_\Lambda$", "T_alpha": r"$
            "T_beta": r"$T_\beta$"}  # fmt: skip
 
 
+def _legend(ax, **kwargs) -> None:
+    """A legend if anything labelled was drawn (none, e.g., when every temperature failed)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**kwargs)
+
+
 def _save(fig: Figure, path: Path) -> Path:
     FigureCanvasAgg(fig)
-    fig.savefig(path, dpi=110)
-    return path
+    return save_figure(fig, path, 110)
 
 
 def _mark_scales(ax, ds: xr.Dataset, labels: bool = True) -> None:
@@ -90,7 +98,7 @@ def plot_dephasing(ds: xr.Dataset, path: str | Path) -> Path:
     ax.set_ylim(np.nanmin(finite) / 3, 10 * top)
     ax.set_ylabel(r"$1/\tau_\varphi$  [s$^{-1}$]")
     ax.set_title(ds.attrs.get("model_title", ""), fontsize=9)
-    ax.legend(fontsize=7.5, loc="lower right", ncol=2)
+    _legend(ax, fontsize=7.5, loc="lower right", ncol=2)
     _mark_scales(ax, ds)
     tol = float(ds.attrs.get("T_one_third_tolerance", 0.05))
     axp.axhspan(1 / 3 - tol, 1 / 3 + tol, color="C0", alpha=0.12, lw=0)
@@ -102,7 +110,7 @@ def plot_dephasing(ds: xr.Dataset, path: str | Path) -> Path:
     axp.plot(T, ds.p_direct.values, "o", color="C0", mfc="none", ms=4, label="direct")
     axp.set_ylim(-0.1, 1.3)
     axp.set_ylabel(r"$p = -d\ln\tau_\varphi/d\ln T$")
-    axp.legend(fontsize=7.5, loc="upper right")
+    _legend(axp, fontsize=7.5, loc="upper right")
     _mark_scales(axp, ds, labels=False)
     d, e = ds.delta_log_tau_phi.values, ds.delta_log_tau_phi_error.values
     ok = np.isfinite(d)
@@ -115,10 +123,6 @@ def plot_dephasing(ds: xr.Dataset, path: str | Path) -> Path:
     _mark_scales(axd, ds, labels=False)
     fig.tight_layout()
     return _save(fig, Path(path))
-
-
-def _fmt_T(T: float) -> str:
-    return f"{T * 1e3:.3g} mK" if T < 1 else f"{T:.3g} K"
 
 
 def field_temperatures(ds: xr.Dataset, n: int = 4) -> list[int]:
@@ -161,7 +165,7 @@ def plot_magneto_fields(ds: xr.Dataset, path: str | Path, n: int = 4) -> Path:
         + ds.attrs.get("model_title", ""),
         fontsize=8,
     )
-    ax.legend(fontsize=7.5, loc="upper left")
+    _legend(ax, fontsize=7.5, loc="upper left")
     axr.axhline(0, color="k", lw=0.5)
     axr.set_ylabel(r"$\Delta\sigma - $HLN fit  [$e^2/h$]")
     axr.set_xlabel("B  [T]")
@@ -190,7 +194,7 @@ def plot_magneto_tau_phi(ds: xr.Dataset, path: str | Path) -> Path:
     ax.set_yscale("log")
     ax.set_ylabel(r"$\tau_\varphi$  [s]")
     ax.set_title(ds.attrs.get("model_title", ""), fontsize=8)
-    ax.legend(fontsize=8)
+    _legend(ax, fontsize=8)
     _mark_scales(ax, ds)
     axp.axhspan(1 / 3 - 0.05, 1 / 3 + 0.05, color="C0", alpha=0.12, lw=0)
     axp.axhline(1 / 3, color="0.5", lw=0.6, ls=":")

@@ -321,12 +321,13 @@ def test_scales_and_asymptotes_from_the_definitions(dephasing):
         "eq53": "tau_phi_direct",
     }
     L0, Ta, Tb = MODEL["Lambda0"], ref["T_alpha"], ref["T_beta"]
+    below = T < MODEL["E_star"]  # the asymptotes are derived for T << E*
     windows = {
-        "eq44": T > L0,
-        "eq50": T > max(Ta, Tb),
-        "eq51": (T > L0) & (T < Tb),
-        "eq52": (T > max(Tb, L0)) & (T < Ta),
-        "eq53": T > max(Ta, Tb),
+        "eq44": (T > L0) & below,
+        "eq50": (T > max(Ta, Tb)) & below,
+        "eq51": (T > L0) & (T < Tb) & below,
+        "eq52": (T > max(Tb, L0)) & (T < Ta) & below,
+        "eq53": (T > max(Ta, Tb)) & below,
     }
     for eq, against in compared.items():
         np.testing.assert_allclose(ds[f"rate_{eq}"].values, ref[f"rate_{eq}"], rtol=1e-12)
@@ -424,7 +425,7 @@ def test_the_refusal_names_the_command_that_was_run(dephasing_run, tmp_path, cap
     assert main(_dephasing_args(changed, mine)) == 2
     err = capsys.readouterr().err
     assert "cooperon map" not in err
-    assert "cooperon dephasing --restart" in err, err
+    assert "cooperon dephasing command with --restart" in err, err
 
 
 @pytest.mark.parametrize("name", ["vertex_fit_shift_eq34", "log_tau_phi_gamma1"])
@@ -439,7 +440,7 @@ def test_a_store_without_an_output_of_this_version_is_refused(
     assert main(_dephasing_args(cfg, mine)) == 2
     err = capsys.readouterr().err
     assert f"outputs missing: {name}" in err, err
-    assert "cooperon dephasing --restart" in err, err
+    assert "cooperon dephasing command with --restart" in err, err
     assert main([*_dephasing_args(cfg, mine), "--restart"]) == 0
 
 
@@ -751,3 +752,48 @@ def test_store_refuses_a_curve_whose_dimensions_do_not_start_with_the_grid(tmp_p
                        r"not start with the grid dimensions \('T',\)"):  # fmt: skip
         SweepStore.create(tmp_path / "s.zarr", _template(5, 5, ("B", "T")), (2,), (3,), fill)
     assert list(tmp_path.iterdir()) == []  # refused before anything was written
+
+
+# --------------------------------------------------------------------------
+# another study's store, a figure that cannot be drawn
+# --------------------------------------------------------------------------
+
+
+def test_a_store_of_another_study_is_refused_even_with_restart(dephasing_run, tmp_path, capsys):
+    """`cooperon magneto` into the output directory of `cooperon dephasing` (same model
+    name): refused before computing, and --restart does not delete the other study's store."""
+    proc, _, out = dephasing_run
+    assert proc.returncode == 0, proc.stderr
+    mine = tmp_path / "out"
+    shutil.copytree(out, mine)
+    before = sorted(p.name for p in (mine / "small.zarr").iterdir())
+    cfg = write_config(tmp_path / "m.toml", scan_doc("magneto", [0.5]))
+    for extra in ([], ["--restart"]):
+        args = ["magneto", "--config", str(cfg), "--output-dir", str(mine), "--no-progress"]
+        assert main([*args, *extra]) == 2
+        err = capsys.readouterr().err
+        assert "written by `cooperon dephasing`" in err, err
+        assert "choose another --output-dir" in err, err
+    assert sorted(p.name for p in (mine / "small.zarr").iterdir()) == before
+
+
+def test_a_figure_that_cannot_be_drawn_is_a_bug_after_the_data_are_written(
+    dephasing_run, tmp_path, monkeypatch
+):
+    from cooperon.studies import dephasing_scan
+    from cooperon.studies.temperature import FigureError
+
+    proc, cfg, out = dephasing_run
+    assert proc.returncode == 0, proc.stderr
+    mine = tmp_path / "out"
+    shutil.copytree(out, mine)
+    (mine / "small.nc").unlink()
+
+    def broken(ds, where):
+        raise ValueError("no such colour")
+
+    monkeypatch.setattr(dephasing_scan, "figures", broken)
+    with pytest.raises(FigureError, match="the data are written to") as info:
+        main(_dephasing_args(cfg, mine))
+    assert "no such colour" in str(info.value)
+    assert (mine / "small.nc").exists()  # the NetCDF was written before the figures
