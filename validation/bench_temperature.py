@@ -96,9 +96,11 @@ def _per_temperature(ds) -> str:
     T = np.asarray(ds["T"].values, dtype=float)
     ok = np.isfinite(sec)
     i = int(np.nanargmax(sec))
-    n_direct = int(np.sum(ds["status"].values == 0))
+    st = ds["status"].values
+    n_ok, n_nc = int(np.sum(st == 0)), int(np.sum(st == 1))
     return (
-        f"{T.size} temperatures, {n_direct} with a direct solution; per temperature "
+        f"{T.size} temperatures: {n_ok} ok, {n_nc} not converged to rtol everywhere, "
+        f"{T.size - n_ok - n_nc} without a direct solution; per temperature "
         f"median {np.median(sec[ok]):.2f} s, max {sec[i]:.2f} s at T = {T[i] * 1e3:.3g} mK"
     )
 

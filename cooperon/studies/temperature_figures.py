@@ -108,9 +108,13 @@ def plot_dephasing(ds: xr.Dataset, path: str | Path) -> Path:
                      fontsize=7, color="0.4")  # fmt: skip
     axp.plot(T, ds.p_eq34.values, "-", color="C1", lw=1.5, label="Eq. (34)")
     axp.plot(T, ds.p_direct.values, "o", color="C0", mfc="none", ms=4, label="direct")
+    for key, colour, label in (("resonant", "C2", "resonant"), ("relaxation", "C3", "relaxation")):
+        if f"p_eq34_{key}" in ds:
+            axp.plot(T, ds[f"p_eq34_{key}"].values, "--", color=colour, lw=1.0,
+                     label=f"(34), {label} channel alone")  # fmt: skip
     axp.set_ylim(-0.1, 1.3)
     axp.set_ylabel(r"$p = -d\ln\tau_\varphi/d\ln T$")
-    _legend(axp, fontsize=7.5, loc="upper right")
+    _legend(axp, fontsize=7, loc="upper right", ncol=2)
     _mark_scales(axp, ds, labels=False)
     d, e = ds.delta_log_tau_phi.values, ds.delta_log_tau_phi_error.values
     ok = np.isfinite(d)
