@@ -108,6 +108,10 @@ def write_netcdf(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     return path
 
 
+class FigureError(RuntimeError):
+    """A figure of a study could not be drawn (its data were written first): a bug, exit 1."""
+
+
 def save_figure(fig, path: str | os.PathLike, dpi: float = 110) -> Path:
     """Write a matplotlib figure to ``path`` atomically (a temporary file, then a rename).
 

@@ -580,7 +580,7 @@ def run_maps(
     """
     from .execution import CONNECT_TIMEOUT, open_workers
     from .figures import plot_map
-    from .io import check_output_dir, write_netcdf
+    from .io import FigureError, check_output_dir, write_netcdf
     from .store import StoreMismatchError
     from .sweeps import check_sweep_store, plan_sweep, run_sweep
 
@@ -626,7 +626,13 @@ def run_maps(
             )
             nc = write_netcdf(ds, out / f"{m.name}.nc")
             png = out / f"{m.name}.png"
-            plot_map(ds, m.x, m.y, png, title=m.title, x_label=m.x_label, y_label=m.y_label)
+            try:
+                plot_map(ds, m.x, m.y, png, title=m.title, x_label=m.x_label, y_label=m.y_label)
+            except Exception as exc:  # a bug in plotting, not the user's input (exit 1)
+                raise FigureError(
+                    f"map {m.name}: the figure could not be drawn ({type(exc).__name__}: "
+                    f"{exc}); the data are written to {nc}"
+                ) from exc
             counts = {s: int((ds["status"].values == s).sum()) for s in Status}
             summary = ", ".join(f"{s.meaning} {counts[s]}" for s in Status if s >= 0)
             log(

@@ -476,7 +476,7 @@ def run_study(
         The analysed datasets (also written as ``NAME.nc``) and the figures.
     """
     from .execution import check_scheduler
-    from .io import write_netcdf
+    from .io import FigureError, write_netcdf
 
     log = log or (lambda msg: print(msg, flush=True))
     out = check_output_dir(output_dir, "output_dir")
@@ -524,10 +524,6 @@ def run_study(
             )
             results.append((scan, ds, pngs))
     return results
-
-
-class FigureError(RuntimeError):
-    """A figure of a study could not be drawn (its data were written first)."""
 
 
 def run_cli(

@@ -202,6 +202,24 @@ def test_cooperon_map_resumes_and_refuses_store_from_other_config(tmp_path, caps
         assert "--restart" in ds.attrs["history"]
 
 
+def test_a_map_figure_that_cannot_be_drawn_is_a_bug_after_the_data_are_written(
+    tmp_path, monkeypatch
+):
+    """A plotting failure is not bad input: not exit 2 but FigureError (exit 1, traceback),
+    raised after the NetCDF file is written."""
+    from cooperon.studies import figures
+    from cooperon.studies.io import FigureError
+
+    def broken(*args, **kwargs):
+        raise ValueError("no such colour")
+
+    monkeypatch.setattr(figures, "plot_map", broken)
+    args, out = _tiny_map(tmp_path)
+    with pytest.raises(FigureError, match="the data are written to"):
+        main(args)
+    assert (out / "tiny.nc").exists()
+
+
 # --------------------------------------------------------------------------
 # every closed form and both steps, on a synthetic map with failed points
 # --------------------------------------------------------------------------

@@ -781,7 +781,7 @@ def test_a_figure_that_cannot_be_drawn_is_a_bug_after_the_data_are_written(
     dephasing_run, tmp_path, monkeypatch
 ):
     from cooperon.studies import dephasing_scan
-    from cooperon.studies.temperature import FigureError
+    from cooperon.studies.io import FigureError
 
     proc, cfg, out = dephasing_run
     assert proc.returncode == 0, proc.stderr
