@@ -46,7 +46,7 @@ import xarray as xr
 
 from ..parameters import NoCutoffError
 from .schema import Status
-from .temperature import ScanVariable, Study, blank, local_exponent
+from .temperature import ScanVariable, Study, fill_chunk, local_exponent
 from .temperature import fmt_T as _fmt_T
 from .temperature_config import ModelScan, ModelSpec, ScanConfig
 
@@ -159,14 +159,7 @@ def dephasing_point(spec: ModelSpec, T: float, rtol: float, max_history: float) 
 
 def dephasing_task(spec: ModelSpec, T: np.ndarray, options: dict[str, Any]) -> dict:
     """One chunk of temperatures (a task of :func:`.temperature.run_scan`)."""
-    from threadpoolctl import threadpool_limits
-
-    res = blank(VARIABLES, len(T), 0)
-    with threadpool_limits(1):
-        for i, t in enumerate(T):
-            for k, v in dephasing_point(spec, float(t), **options).items():
-                res[k][i] = v
-    return res
+    return fill_chunk(dephasing_point, VARIABLES, spec, T, 0, options)
 
 
 def _options(cfg: ScanConfig, scan: ModelScan) -> dict[str, Any]:

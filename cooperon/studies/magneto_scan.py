@@ -41,7 +41,7 @@ from ..hln import FitStatus
 from ..parameters import NoCutoffError
 from .dephasing_scan import ONE_THIRD_TOL, coarse_grid_note, one_third_ranges, scales_line
 from .schema import Status
-from .temperature import ScanVariable, Study, blank, local_exponent
+from .temperature import ScanVariable, Study, fill_chunk, local_exponent
 from .temperature import fmt_T as _fmt_T
 from .temperature_config import ModelScan, ModelSpec, ScanConfig
 
@@ -185,15 +185,8 @@ def magneto_point(
 
 def magneto_task(spec: ModelSpec, T: np.ndarray, options: dict[str, Any]) -> dict:
     """One chunk of temperatures (a task of :func:`.temperature.run_scan`)."""
-    from threadpoolctl import threadpool_limits
-
-    fields = np.asarray(options["fields"])
-    res = blank(VARIABLES, len(T), fields.size)
-    with threadpool_limits(1):
-        for i, t in enumerate(T):
-            for k, v in magneto_point(spec, float(t), **options).items():
-                res[k][i] = v
-    return res
+    n_fields = np.asarray(options["fields"]).size
+    return fill_chunk(magneto_point, VARIABLES, spec, T, n_fields, options)
 
 
 def _options(cfg: ScanConfig, scan: ModelScan) -> dict[str, Any]:

@@ -48,7 +48,7 @@ from .store import (
     check_store,
     check_store_outputs,
 )
-from .temperature_config import ModelScan, ScanConfig
+from .temperature_config import ModelScan, ModelSpec, ScanConfig
 
 __all__ = [
     "ScanVariable",
@@ -150,6 +150,29 @@ def warm_up() -> None:
     from ..vertex import Vertex
 
     solve_direct(Vertex(np.array([0.9]), np.array([0.0])), 1e-8, Q=0.1)
+
+
+def fill_chunk(
+    point: Callable[..., dict[str, Any]],
+    variables: Sequence[ScanVariable],
+    spec: ModelSpec,
+    T: np.ndarray,
+    n_extra: int,
+    options: dict[str, Any],
+) -> dict[str, np.ndarray]:
+    """The body of a chunk task: ``point(spec, T_i, **options)`` at each temperature.
+
+    Runs with BLAS/OpenMP pools limited to one thread (the parallelism is
+    over chunks); returns the per-temperature arrays of ``variables``.
+    """
+    from threadpoolctl import threadpool_limits
+
+    res = blank(variables, len(T), n_extra)
+    with threadpool_limits(1):
+        for i, t in enumerate(T):
+            for k, v in point(spec, float(t), **options).items():
+                res[k][i] = v
+    return res
 
 
 def local_exponent(T: np.ndarray, tau_phi: np.ndarray) -> np.ndarray:
