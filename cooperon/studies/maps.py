@@ -67,6 +67,7 @@ import numpy as np
 import xarray as xr
 
 from .config import MapsConfig, MapSpec, load_maps_config
+from .options import add_run_arguments
 from .schema import Status
 
 __all__ = [
@@ -488,31 +489,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="where to write stores, NetCDF files and figures (default: cooperon-maps)",
     )
     p.add_argument("--rtol", type=float, help="override the rtol of every map")
-    p.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help=(
-            "dask.distributed scheduler address (e.g. tcp://host:8786), or 'processes' "
-            "(default), 'threads', 'synchronous'"
-        ),
-    )
-    p.add_argument(
-        "--scheduler-timeout",
-        type=float,
-        default=5.0,
-        metavar="SECONDS",
-        help="how long to try to reach a --scheduler address (default 5)",
-    )
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument(
-        "--quick",
-        action="store_true",
-        help="coarse grids (quick_num points per axis, files NAME_quick.*) for smoke tests",
-    )
-    p.add_argument(
-        "--restart",
-        action="store_true",
-        help="discard existing stores made from another configuration instead of refusing",
+    add_run_arguments(
+        p,
+        quick_help="coarse grids (quick_num points per axis, files NAME_quick.*) for smoke tests",
+        scheduler_timeout=True,
     )
 
 

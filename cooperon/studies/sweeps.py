@@ -139,6 +139,20 @@ class ChunkRun:
         self.sink: SweepStore | None = None
         self.n_new = 0
 
+    def start_bar(self, total: int, done: int, desc: str, unit: str, progress: bool) -> None:
+        """The tqdm progress bar on stderr (``done`` of ``total`` already finished)."""
+        from tqdm import tqdm
+
+        self.bar = tqdm(
+            total=total,
+            initial=done,
+            desc=desc,
+            unit=unit,
+            disable=not progress,
+            dynamic_ncols=True,
+            file=sys.stderr,
+        )
+
     def __enter__(self) -> ChunkRun:
         return self
 
@@ -501,7 +515,6 @@ def run_sweep(
     xarray.Dataset
         See :func:`sweep`.
     """
-    from tqdm import tqdm
 
     log = log or (_stderr if progress else (lambda msg: None))
     desc = desc or "sweep"
@@ -549,15 +562,7 @@ def run_sweep(
         elif run.sink is None:
             template, fill = _template(cfg, attrs)
             run.sink = SweepStore.create(path, template, plan.chunk_shape, plan.counts, fill)
-        run.bar = tqdm(
-            total=plan.n_points,
-            initial=plan.n_points - todo_points,
-            desc=desc,
-            unit="pt",
-            disable=not progress,
-            dynamic_ncols=True,
-            file=sys.stderr,
-        )
+        run.start_bar(plan.n_points, plan.n_points - todo_points, desc, "pt", progress)
 
         def tasks() -> Iterator[tuple[ChunkIndex, Callable, tuple]]:
             for c in todo:

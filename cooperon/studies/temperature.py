@@ -360,7 +360,6 @@ def run_scan(
     SweepInterrupted
         On Ctrl-C, with the chunks the store keeps.
     """
-    from tqdm import tqdm
 
     from .sweeps import ChunkRun
 
@@ -407,15 +406,7 @@ def run_scan(
             template, fill = _template(study, cfg, scan, attrs)
             chunk_shape = (size,)
             run.sink = SweepStore.create(path, template, chunk_shape, (n_chunks,), fill)
-        run.bar = tqdm(
-            total=n,
-            initial=n - todo_T,
-            desc=desc,
-            unit="T",
-            disable=not progress,
-            dynamic_ncols=True,
-            file=sys.stderr,
-        )
+        run.start_bar(n, n - todo_T, desc, "T", progress)
 
         def tasks() -> Iterator[tuple[int, Callable, tuple]]:
             for c in todo:

@@ -67,6 +67,7 @@ import numpy as np
 import tomli_w
 
 from .config import _err, _parse_axis, _positive_int, _real, _table, _unknown_keys, load_toml
+from .options import add_run_arguments
 
 __all__ = [
     "KINDS",
@@ -442,22 +443,6 @@ def add_scan_arguments(p, study: str, default_dir: str, description: str) -> Non
         metavar="DIR",
         help=f"where to write stores, NetCDF files and figures (default: {default_dir})",
     )
-    p.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help=(
-            "dask.distributed scheduler address (e.g. tcp://host:8786), or 'processes' "
-            "(default), 'threads', 'synchronous'"
-        ),
-    )
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument(
-        "--quick",
-        action="store_true",
-        help="coarse grids (quick_num temperatures, files NAME_quick.*) for smoke tests",
-    )
-    p.add_argument(
-        "--restart",
-        action="store_true",
-        help="discard existing stores made from another configuration instead of refusing",
+    add_run_arguments(
+        p, quick_help="coarse grids (quick_num temperatures, files NAME_quick.*) for smoke tests"
     )
