@@ -197,21 +197,15 @@ def local_exponent(T: np.ndarray, tau_phi: np.ndarray) -> np.ndarray:
     return out
 
 
-def _fixed_coords(scan: ModelScan) -> dict[str, xr.Variable]:
-    coords = {
-        "T": xr.Variable(
-            "T",
-            scan.T.copy(),
-            {"long_name": "temperature", "units": "K", "standard_name": "temperature"},
-        )
-    }
-    return coords
+def _T_coord(scan: ModelScan) -> xr.Variable:
+    attrs = {"long_name": "temperature", "units": "K", "standard_name": "temperature"}
+    return xr.Variable("T", scan.T.copy(), attrs)
 
 
 def _dataset(
     study: Study, cfg: ScanConfig, scan: ModelScan, data: Mapping[str, Any], attrs: Mapping
 ) -> xr.Dataset:
-    coords = _fixed_coords(scan)
+    coords = {"T": _T_coord(scan)}
     if study.extra_dim is not None:
         coords[study.extra_dim] = study.extra_coord(cfg)
     dims_extra = ("T", study.extra_dim)
