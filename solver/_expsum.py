@@ -282,8 +282,11 @@ def solve(
         y[1 : ns + 1] = np.linalg.solve(A, b.reshape(-1)).reshape(ns, dim)
     if running_sums:
         steps = (d["sid"], d["EM"], d["EP"], d["recur"])
-        args = (d["t"], d["xh"], d["xl"], *steps, p, rc, y, ns + 1, *geo, *ent, *tabs, real)
-        bad = _expsum_core.step_rows(*args)
+        head = (d["t"], d["xh"], d["xl"], *steps, p, rc, y, ns + 1, *geo)
+        if system:
+            bad = _expsum_core.step_rows_system(*head, *ent, *tabs)
+        else:
+            bad = _expsum_core.step_rows(*head, *tabs, real)
     else:
         bad = _cellwise_rows(d, rc, y, ns + 1, real)
     if bad >= 0:

@@ -22,6 +22,13 @@ suffix aggregates and a back running aggregate, both anchored where their
 exponential factors are at most 1. Elements enter and leave once each, so the
 work is O(1) amortised per step and term, and no window sum is ever formed by
 subtracting two prefix sums.
+
+Compile time: the scalar driver :func:`step_rows` and the system driver
+:func:`step_rows_system` share the per-term body :func:`_term_row`; the
+small helpers are inlined into it at the Numba IR level (each separately
+compiled function costs ~0.3 s of fixed compile overhead), the queue update
+stays a function of its own (inlining it costs more than it saves). A scalar
+problem compiles neither the system driver nor its ``d × d`` solve.
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ def _dist(xh, xl, i, j):
     return (xh[i] - xh[j]) + (xl[i] - xl[j])
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _cell_value(W, tau, j, y, c, fstart, gfin, p):
     g = gfin[j]
     s0 = fstart[j]
@@ -48,7 +55,7 @@ def _cell_value(W, tau, j, y, c, fstart, gfin, p):
     return acc
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _flip(tau, st, S, W, y, c, fstart, gfin, p, right, EM, EP, sid):
     blo = st[tau, _BLO]
     bhi = st[tau, _BHI]
@@ -107,7 +114,7 @@ def _update_window(tau, lo, hi, st, sc, S, W, y, c, fstart, gfin, p, right, EM, 
         st[tau, _QLO] += 1
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _query(tau, st, sc, S, mu, xh, xl, right):
     """Window total and the grid index it is anchored at (-1 if empty)."""
     flo, fhi = st[tau, _FLO], st[tau, _FHI]
@@ -131,102 +138,153 @@ def _query(tau, st, sc, S, mu, xh, xl, right):
     return sc[tau, 0], blo
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _term_row(
+    tau, n, tn, jfin, start, t, xh, xl, sid, EM, EP, recur, p, y, seg_a, seg_b, piece, w, lam,
+    mu, right, col, W, fstart, gfin, grow, st, sc, S,
+):  # fmt: skip
+    """Contribution of term ``tau`` to row ``n``: (known part, coefficient of ``y_n``)."""
+    q = piece[tau]
+    a = seg_a[q, n]
+    b = seg_b[q, n]
+    rt = right[tau]
+    co = col[tau]
+    hi = b - 1 if b - 1 < jfin else jfin
+    _update_window(tau, a, hi, st, sc, S, W, y, co, fstart, gfin, p, rt, EM, EP, sid)
+    j0 = a if a > jfin + 1 else jfin + 1
+    known = 0.0j
+    diag = 0.0j
+    # near cells j = b-1 .. j0 (row stencil), walking back from the anchor of cell
+    # b-1 by step factors (for a segment ending at n, from exp(lambda t_n))
+    fac = 0.0j
+    if b > j0:
+        top = b if rt else b - 1  # anchor of cell b - 1
+        if top == n:
+            fac = w[tau] * np.exp(lam[tau] * tn)
+        else:
+            fac = w[tau] * np.exp(lam[tau] * tn - mu[tau] * _dist(xh, xl, n, top))
+        for j in range(b - 1, j0 - 1, -1):
+            if j < b - 1:
+                if recur[tau]:
+                    fac *= EM[tau, sid[j + 1 if rt else j]]
+                else:
+                    dj = _dist(xh, xl, n, j + 1 if rt else j)
+                    fac = w[tau] * np.exp(lam[tau] * tn - mu[tau] * dj)
+            g = grow[n, n - 1 - j]
+            for i in range(p - 1):
+                known += fac * W[tau, g, i] * y[start + i, co]
+            diag += fac * W[tau, g, p - 1]
+    if hi >= a:
+        total, apos = _query(tau, st, sc, S, mu[tau], xh, xl, rt)
+        if apos >= 0:
+            near = j0 if rt else j0 - 1
+            if b > j0 and apos == near and recur[tau]:
+                # the window's anchor is one step behind the last near cell's
+                known += fac * EM[tau, sid[near]] * total
+            else:
+                dq = _dist(xh, xl, n, apos)
+                known += w[tau] * np.exp(lam[tau] * tn - mu[tau] * dq) * total
+    return known, diag
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _queues(T, N):
+    """Empty queues of ``T`` terms over ``N`` cells (state, back aggregates, front stacks).
+
+    Aggregates and stacks are written before they are read (``np.empty``: no
+    ``np.zeros`` to compile)."""
+    st = np.empty((T, 6), dtype=np.int64)
+    for tau in range(T):
+        st[tau, _QLO] = 0
+        st[tau, _QHI] = -1
+        st[tau, _FLO] = 0
+        st[tau, _FHI] = -1
+        st[tau, _BLO] = 0
+        st[tau, _BHI] = -1
+    sc = np.empty((T, 2), dtype=np.complex128)
+    S = np.empty((T, N), dtype=np.complex128)
+    return st, sc, S
+
+
 @numba.njit(cache=True, nogil=True)
 def step_rows(
     t, xh, xl, sid, EM, EP, recur, p, r, y, n_begin, seg_a, seg_b, piece, w, lam, mu, right,
-    row, col, W, fstart, gfin, rstart, grow, real,
+    W, fstart, gfin, rstart, grow, real,
 ):  # fmt: skip
-    """Fill ``y[n_begin:]`` (complex, ``(N, d)``) by O(1)-per-term steps. Returns -1 or a bad row.
+    """Fill ``y[n_begin:]`` (complex, ``(N, 1)``) of a scalar equation by O(1)-per-term steps.
 
-    Term ``τ`` sits in entry ``(row[τ], col[τ])`` of the ``(d, d)`` kernel matrix
-    (all zeros for a scalar equation). ``sid[j]`` is the step index of cell ``j``
-    and ``EM[τ, s] = exp(-μ_τ h_s)``, ``EP[τ, s] = exp(μ_τ h_s)``: the
-    exponential factors between neighbouring anchors are products of these, so
-    a row costs about one exponential per term (terms with ``recur[τ]`` False,
-    whose ``exp(-μ h)`` would overflow, use direct exponentials next to the
-    diagonal). With ``real`` (scalar equations only) the rows keep only the real
-    part (conjugate terms folded).
+    Returns -1, or the row where the discrete equation is singular.
+
+    ``sid[j]`` is the step index of cell ``j`` and ``EM[τ, s] = exp(-μ_τ h_s)``,
+    ``EP[τ, s] = exp(μ_τ h_s)``: the exponential factors between neighbouring
+    anchors are products of these, so a row costs about one exponential per
+    term (terms with ``recur[τ]`` False, whose ``exp(-μ h)`` would overflow, use
+    direct exponentials next to the diagonal). With ``real`` the rows keep
+    only the real part (conjugate terms folded).
     """
+    N = t.size
+    T = w.size
+    half = p // 2
+    st, sc, S = _queues(T, N)
+    col = np.empty(T, dtype=np.int64)
+    col[:] = 0
+    for n in range(n_begin, N):
+        jfin = n - half - 1  # last cell whose stencil ends before n
+        start = rstart[n]
+        rhs = r[n, 0]
+        diag = 0.0j
+        for tau in range(T):
+            known, dg = _term_row(
+                tau, n, t[n], jfin, start, t, xh, xl, sid, EM, EP, recur, p, y, seg_a, seg_b,
+                piece, w, lam, mu, right, col, W, fstart, gfin, grow, st, sc, S,
+            )  # fmt: skip
+            rhs += known
+            diag += dg
+        if real:
+            den_r = 1.0 - diag.real
+            if den_r == 0.0:
+                return n
+            y[n, 0] = rhs.real / den_r
+        else:
+            den = 1.0 - diag
+            if den == 0.0:
+                return n
+            y[n, 0] = rhs / den
+    return -1
+
+
+@numba.njit(cache=True, nogil=True)
+def step_rows_system(
+    t, xh, xl, sid, EM, EP, recur, p, r, y, n_begin, seg_a, seg_b, piece, w, lam, mu, right,
+    row, col, W, fstart, gfin, rstart, grow,
+):  # fmt: skip
+    """:func:`step_rows` for a system: term ``τ`` sits in entry ``(row[τ], col[τ])`` of the
+    ``(d, d)`` kernel matrix, and each row solves a ``d × d`` system."""
     N = t.size
     T = w.size
     d = y.shape[1]
     half = p // 2
-    st = np.zeros((T, 6), dtype=np.int64)
-    for tau in range(T):
-        st[tau, _QHI] = -1
-        st[tau, _FHI] = -1
-        st[tau, _BHI] = -1
-    sc = np.zeros((T, 2), dtype=np.complex128)
-    S = np.zeros((T, N), dtype=np.complex128)
+    st, sc, S = _queues(T, N)
     rhs = np.empty(d, dtype=np.complex128)
-    diag = np.empty((d, d), dtype=np.complex128)
+    A = np.empty((d, d), dtype=np.complex128)
     for n in range(n_begin, N):
-        tn = t[n]
         for a in range(d):
             rhs[a] = r[n, a]
             for b in range(d):
-                diag[a, b] = 0.0
-        jfin = n - half - 1  # last cell whose stencil ends before n
+                A[a, b] = 1.0 if a == b else 0.0
+        jfin = n - half - 1
         start = rstart[n]
         for tau in range(T):
-            q = piece[tau]
-            a = seg_a[q, n]
-            b = seg_b[q, n]
-            rt = right[tau]
-            ro = row[tau]
-            co = col[tau]
-            hi = b - 1 if b - 1 < jfin else jfin
-            _update_window(tau, a, hi, st, sc, S, W, y, co, fstart, gfin, p, rt, EM, EP, sid)
-            j0 = a if a > jfin + 1 else jfin + 1
-            # near cells j = b-1 .. j0 (row stencil), walking back from the anchor of cell
-            # b-1 by step factors (for a segment ending at n, from exp(lambda t_n))
-            fac = 0.0j
-            if b > j0:
-                top = b if rt else b - 1  # anchor of cell b - 1
-                if top == n:
-                    fac = w[tau] * np.exp(lam[tau] * tn)
-                else:
-                    fac = w[tau] * np.exp(lam[tau] * tn - mu[tau] * _dist(xh, xl, n, top))
-                for j in range(b - 1, j0 - 1, -1):
-                    if j < b - 1:
-                        if recur[tau]:
-                            fac *= EM[tau, sid[j + 1 if rt else j]]
-                        else:
-                            dj = _dist(xh, xl, n, j + 1 if rt else j)
-                            fac = w[tau] * np.exp(lam[tau] * tn - mu[tau] * dj)
-                    g = grow[n, n - 1 - j]
-                    for i in range(p - 1):
-                        rhs[ro] += fac * W[tau, g, i] * y[start + i, co]
-                    diag[ro, co] += fac * W[tau, g, p - 1]
-            if hi >= a:
-                total, apos = _query(tau, st, sc, S, mu[tau], xh, xl, rt)
-                if apos >= 0:
-                    near = j0 if rt else j0 - 1
-                    if b > j0 and apos == near and recur[tau]:
-                        # the window's anchor is one step behind the last near cell's
-                        rhs[ro] += fac * EM[tau, sid[near]] * total
-                    else:
-                        dq = _dist(xh, xl, n, apos)
-                        rhs[ro] += w[tau] * np.exp(lam[tau] * tn - mu[tau] * dq) * total
-        if d == 1:
-            if real:
-                den_r = 1.0 - diag[0, 0].real
-                if den_r == 0.0:
-                    return n
-                y[n, 0] = rhs[0].real / den_r
-            else:
-                den = 1.0 - diag[0, 0]
-                if den == 0.0:
-                    return n
-                y[n, 0] = rhs[0] / den
-        else:
-            A = -diag
-            for a in range(d):
-                A[a, a] += 1.0
-            if not _solve_small(A, rhs):
-                return n
-            for a in range(d):
-                y[n, a] = rhs[a]
+            known, dg = _term_row(
+                tau, n, t[n], jfin, start, t, xh, xl, sid, EM, EP, recur, p, y, seg_a, seg_b,
+                piece, w, lam, mu, right, col, W, fstart, gfin, grow, st, sc, S,
+            )  # fmt: skip
+            rhs[row[tau]] += known
+            A[row[tau], col[tau]] -= dg
+        if not _solve_small(A, rhs):
+            return n
+        for a in range(d):
+            y[n, a] = rhs[a]
     return -1
 
 

@@ -232,17 +232,22 @@ def _rhs(prob: _Problem, tt: np.ndarray, fvals: np.ndarray | None, stats: SolveS
 
 def _run(prob: _Problem, tt: np.ndarray, rr: np.ndarray, dtype, stats: SolveStats) -> np.ndarray:
     """One discrete solve on the grid ``tt``; records the path taken."""
-    from . import _convolution, _expsum, _general  # (Numba cores: loaded on first solve)
-
+    # each path's module (and its Numba cores) is imported on first use only
     kernel = prob.kernel
     uniform = is_uniform(tt)
     fast, bp = _fast_path(kernel, tt, prob.nonlinearity, prob.vshape, prob.path, uniform)
     try:
         if fast == "expsum":
+            from . import _expsum
+
             y, c = _expsum.solve(kernel, tt, rr, prob.order, dtype, bp=bp)
         elif fast == "convolution":
+            from . import _convolution
+
             y, c = _convolution.solve(kernel, tt, rr, prob.order, dtype)
         else:
+            from . import _general
+
             disc = _general.make_discretisation(
                 kernel, tt, prob.order, prob.vshape, dtype, uniform=uniform
             )

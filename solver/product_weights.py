@@ -1,4 +1,4 @@
-"""Exponential product-integration weights on a cell of any mesh.
+"""Exponential product-integration weights on a cell of any mesh (NumPy, vectorised over cells).
 
 For a kernel term ``exp(-mu (t - s))`` the integral over one cell
 ``[s_c, s_c + h]`` is taken exactly against the Lagrange interpolant of the
@@ -58,29 +58,115 @@ def mesh_weights(z, nodes, right_anchor) -> np.ndarray:
         ``∫_0^1 e^{z (x - x_a)} L_i(x) dx`` with ``x_a = 1`` (right) or ``0``
         (left); multiply by the cell length ``h``.
     """
-    from ._weights_core import row_weights
-
-    z = np.ascontiguousarray(np.atleast_1d(np.asarray(z, dtype=complex)))
-    nodes = np.ascontiguousarray(np.atleast_2d(np.asarray(nodes, dtype=float)))
-    right = np.ascontiguousarray(np.broadcast_to(np.asarray(right_anchor, dtype=bool), z.shape))
-    return row_weights(z, nodes, right, _BACKWARD_EXTRA)
+    z = np.atleast_1d(np.asarray(z, dtype=complex))
+    nodes = np.atleast_2d(np.asarray(nodes, dtype=float))
+    right = np.broadcast_to(np.asarray(right_anchor, dtype=bool), z.shape)
+    p = nodes.shape[1]
+    out = np.empty((z.size, p), dtype=complex)
+    for anchor in (True, False):
+        sel = right == anchor
+        if np.any(sel):
+            C = _lagrange_coefficients(nodes[sel], 1.0 if anchor else 0.0)
+            M, mass = _moments(z[sel], p, anchor)
+            out[sel] = _shifted(np.einsum("gik,gk->gi", C, M), mass)
+    return out
 
 
 def weight_table(mu, right, h, nodes) -> np.ndarray:
     """``W[τ, g, i] = h_g Ω_i(μ_τ h_g)``: weights of every term ``τ`` on every cell shape ``g``.
 
     ``mu`` (T,) complex rates, ``right`` (T,) anchors, ``h`` (G,) steps and
-    ``nodes`` (G, p) cell-local nodes; see :func:`mesh_weights`.
+    ``nodes`` (G, p) cell-local nodes; see :func:`mesh_weights`. The moments
+    depend on the step only and the Lagrange coefficients on the node offsets
+    only, so each is computed once per distinct step and per distinct stencil.
     """
-    from ._weights_core import table_weights
+    mu = np.atleast_1d(np.asarray(mu, dtype=complex))
+    right = np.broadcast_to(np.asarray(right, dtype=bool), mu.shape)
+    h = np.asarray(h, dtype=float)
+    nodes = np.asarray(nodes, dtype=float)
+    p = nodes.shape[1]
+    steps, hid = np.unique(h, return_inverse=True)
+    shapes, sid = np.unique(nodes, axis=0, return_inverse=True)
+    hid, sid = hid.ravel(), sid.ravel()
+    W = np.empty((mu.size, h.size, p), dtype=complex)
+    for anchor in (True, False):
+        sel = np.flatnonzero(right == anchor)
+        if sel.size == 0:
+            continue
+        C = _lagrange_coefficients(shapes, 1.0 if anchor else 0.0)  # (shapes, p, p)
+        M, mass = _moments(mu[sel, None] * steps[None, :], p, anchor)  # (terms, steps, p)
+        raw = np.einsum("gik,tgk->tgi", C[sid], M[:, hid])
+        W[sel] = _shifted(raw, mass[:, hid]) * h[None, :, None]
+    return W
 
-    return table_weights(
-        np.ascontiguousarray(mu, dtype=complex),
-        np.ascontiguousarray(right, dtype=np.bool_),
-        np.ascontiguousarray(h, dtype=float),
-        np.ascontiguousarray(nodes, dtype=float),
-        _BACKWARD_EXTRA,
-    )
+
+def _lagrange_coefficients(nodes: np.ndarray, xa: float) -> np.ndarray:
+    """``C[g, i, k]``: coefficients of the Lagrange polynomial ``L_i`` of ``nodes[g]`` in
+    powers of ``(x - xa)``; ``nodes`` has shape (G, p)."""
+    G, p = nodes.shape
+    C = np.zeros((G, p, p))
+    C[:, :, 0] = 1.0
+    den = np.ones((G, p))
+    for m in range(p):
+        r = (nodes[:, m] - xa)[:, None]
+        # multiply every L_i (i != m) by (u - r), u = x - xa
+        others = np.arange(p) != m
+        Ci = C[:, others]
+        Ci[:, :, 1:] = Ci[:, :, :-1] - r[:, :, None] * Ci[:, :, 1:]
+        Ci[:, :, 0] = -r * Ci[:, :, 0]
+        C[:, others] = Ci
+        den[:, others] *= nodes[:, others] - nodes[:, m : m + 1]
+    return C / den[:, :, None]
+
+
+def _moments(z: np.ndarray, p: int, right: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Moments ``∫_0^1 e^{z (x - x_a)} (x - x_a)^k dx`` (``k < p``) and the cell mass.
+
+    With ``w = z`` (right anchor) or ``-z`` (left), the moments are
+    ``(-1)^k N_k(w)`` or ``N_k(w)``, ``N_k(w) = ∫_0^1 e^{-w v} v^k dv``; the
+    mass is ``N_0(w) = (1 - e^{-w})/w``, by its series where that cancels.
+    """
+    w = z if right else -z
+    ew = np.exp(-w)
+    M = np.empty(w.shape + (p,), dtype=complex)
+    big = np.abs(w) > p
+    if np.any(big):  # forward recurrence, stable for |w| > p
+        wb, eb = w[big], ew[big]
+        m = (1.0 - eb) / wb
+        M[big, 0] = m
+        for k in range(1, p):
+            m = (k * m - eb) / wb
+            M[big, k] = m
+    small = ~big
+    if np.any(small):  # backward recurrence, started _BACKWARD_EXTRA orders higher
+        ws, es = w[small], ew[small]
+        acc = np.zeros(ws.shape, dtype=complex)
+        for k in range(p + _BACKWARD_EXTRA - 1, -1, -1):
+            acc = (ws * acc + es) / (k + 1)
+            if k < p:
+                M[small, k] = acc
+    if right:
+        M[..., 1::2] *= -1.0
+    mass = np.empty(w.shape, dtype=complex)
+    tiny = np.abs(w) < 0.5
+    wt = w[tiny]
+    acc = np.zeros(wt.shape, dtype=complex)
+    term = np.ones(wt.shape, dtype=complex)
+    for j in range(1, 40):
+        acc += term
+        term = term * (-wt / (j + 1))
+        if not np.any(np.abs(term) >= 1e-18):
+            break
+    mass[tiny] = acc
+    wl, el = w[~tiny], ew[~tiny]
+    mass[~tiny] = (1.0 - el) / wl
+    return M, mass
+
+
+def _shifted(raw: np.ndarray, mass: np.ndarray) -> np.ndarray:
+    """The weights shifted equally so that they sum to the cell mass exactly."""
+    p = raw.shape[-1]
+    return raw + ((mass - raw.sum(axis=-1)) / p)[..., None]
 
 
 @lru_cache(maxsize=64)
