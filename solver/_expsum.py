@@ -199,22 +199,29 @@ def _fold_conjugates(piece, w, lam, mu, right):
 def row_coefficients(d: dict, n: int) -> np.ndarray:
     """Coefficients ``c[j, a, b]`` (``j = 0 .. max(n, p-1)``) of row ``n``, summed cell by cell.
 
-    The same discretisation as the running sums of :func:`solver._expsum_core.step_rows`
+    The same discretisation as the running sums of :mod:`solver._expsum_core`
     in O(n) work (NumPy, all terms at once): used for the starting block and as the
     reference the running sums are tested against.
     """
+    return rows_coefficients(d, np.array([n]))[0]
+
+
+def rows_coefficients(d: dict, rows: np.ndarray) -> np.ndarray:
+    """:func:`row_coefficients` of several rows: shape ``(rows, max(n_max + 1, p), d, d)``."""
     p, dim = d["p"], d["dim"]
     half = p // 2
-    c = np.zeros((max(n + 1, p), dim, dim), dtype=complex)
-    if n == 0:
-        return c
-    a = d["seg_a"][d["piece"], n][:, None]  # (T, 1)
-    b = d["seg_b"][d["piece"], n][:, None]
-    j = np.arange(n)[None, :]  # cells 0 .. n-1
-    live = (j >= a) & (j < b)
+    rows = np.asarray(rows, dtype=np.int64)
+    width = max(int(rows.max(initial=0)) + 1, p)
+    c = np.zeros((rows.size, width, dim, dim), dtype=complex)
+    n = rows[:, None, None]  # (R, 1, 1)
+    a = d["seg_a"][d["piece"]][:, rows].T[:, :, None]  # (R, T, 1)
+    b = d["seg_b"][d["piece"]][:, rows].T[:, :, None]
+    j = np.arange(width - 1)[None, None, :]  # cells
+    live = (j >= a) & (j < b) & (j < n)
     if not np.any(live):
         return c
-    tau, j = np.nonzero(live)
+    ri, tau, j = np.nonzero(live)
+    n = rows[ri]
     final = (j <= n - half) & (n >= p - 1)
     s0 = np.where(final, d["fstart"][j], d["rstart"][n])
     g = np.where(final, d["gfin"][j], d["grow"][n, np.clip(n - 1 - j, 0, p - 2)])
@@ -223,7 +230,8 @@ def row_coefficients(d: dict, n: int) -> np.ndarray:
     fac = d["w"][tau] * np.exp(d["lam"][tau] * d["t"][n] - d["mu"][tau] * dist)
     vals = fac[:, None] * d["W"][tau, g, :]  # (cells, p)
     node = s0[:, None] + np.arange(p)[None, :]
-    flat = (node * dim + d["row"][tau][:, None]) * dim + d["col"][tau][:, None]
+    flat = ((ri[:, None] * width + node) * dim + d["row"][tau][:, None]) * dim
+    flat = flat + d["col"][tau][:, None]
     np.add.at(c.reshape(-1), flat.ravel(), vals.ravel())
     return c
 
@@ -274,7 +282,7 @@ def solve(
     ns = min(p - 1, N - 1)
     if ns >= 1:
         # starting block: rows 1..ns coupled through the points 0..p-1
-        M = np.array([row_coefficients(d, n) for n in range(1, ns + 1)])[:, : ns + 1]
+        M = rows_coefficients(d, np.arange(1, ns + 1))[:, : ns + 1]
         if real:
             M = M.real
         A = np.eye(ns * dim) - M[:, 1:].transpose(0, 2, 1, 3).reshape(ns * dim, ns * dim)

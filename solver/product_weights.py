@@ -67,8 +67,8 @@ def mesh_weights(z, nodes, right_anchor) -> np.ndarray:
         sel = right == anchor
         if np.any(sel):
             C = _lagrange_coefficients(nodes[sel], 1.0 if anchor else 0.0)
-            M, mass = _moments(z[sel], p, anchor)
-            out[sel] = _shifted(np.einsum("gik,gk->gi", C, M), mass)
+            M = _moments(z[sel], p, anchor)
+            out[sel] = _shifted(np.einsum("gik,gk->gi", C, M), M[:, 0])
     return out
 
 
@@ -78,7 +78,8 @@ def weight_table(mu, right, h, nodes) -> np.ndarray:
     ``mu`` (T,) complex rates, ``right`` (T,) anchors, ``h`` (G,) steps and
     ``nodes`` (G, p) cell-local nodes; see :func:`mesh_weights`. The moments
     depend on the step only and the Lagrange coefficients on the node offsets
-    only, so each is computed once per distinct step and per distinct stencil.
+    only: each is computed once per distinct step and per distinct stencil,
+    and their products for all pairs in one matrix product.
     """
     mu = np.atleast_1d(np.asarray(mu, dtype=complex))
     right = np.broadcast_to(np.asarray(right, dtype=bool), mu.shape)
@@ -86,18 +87,56 @@ def weight_table(mu, right, h, nodes) -> np.ndarray:
     nodes = np.asarray(nodes, dtype=float)
     p = nodes.shape[1]
     steps, hid = np.unique(h, return_inverse=True)
-    shapes, sid = np.unique(nodes, axis=0, return_inverse=True)
-    hid, sid = hid.ravel(), sid.ravel()
+    shapes, sid = _distinct_rows(nodes)
     W = np.empty((mu.size, h.size, p), dtype=complex)
     for anchor in (True, False):
         sel = np.flatnonzero(right == anchor)
         if sel.size == 0:
             continue
-        C = _lagrange_coefficients(shapes, 1.0 if anchor else 0.0)  # (shapes, p, p)
-        M, mass = _moments(mu[sel, None] * steps[None, :], p, anchor)  # (terms, steps, p)
-        raw = np.einsum("gik,tgk->tgi", C[sid], M[:, hid])
-        W[sel] = _shifted(raw, mass[:, hid]) * h[None, :, None]
+        C = _cached_coefficients(shapes, 1.0 if anchor else 0.0)  # (P, p, p)
+        M = _moments(mu[sel, None] * steps[None, :], p, anchor)  # (terms, S, p)
+        # A[t, s, P, i] = sum_k M[t, s, k] C[P, i, k], for every (step, stencil) pair
+        A = (M.reshape(-1, p) @ C.reshape(-1, p).T).reshape(sel.size, -1, p)
+        raw = np.take(A, hid * shapes.shape[0] + sid, axis=1)  # (terms, G, p)
+        W[sel] = _shifted(raw, M[:, hid, 0]) * h[None, :, None]
     return W
+
+
+def _distinct_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of ``a`` and the index of each row among them.
+
+    Rows are grouped by a 1-D key (a fixed linear combination) and every row is
+    checked against its group's representative: rows of stencil offsets that
+    differ by rounding of the mesh positions (~1e-15) share one representative,
+    which changes their weights by rounding only. If a group mixed rows that
+    differ by more, the exact ``np.unique(axis=0)`` is used instead.
+    """
+    key = a @ (1.0 + np.arange(a.shape[1]) * np.sqrt(2.0))
+    order = np.argsort(key)
+    ks = key[order]
+    new = np.empty(ks.size, dtype=bool)
+    new[:1] = True
+    np.not_equal(ks[1:], ks[:-1], out=new[1:])
+    inv = np.empty(key.size, dtype=np.intp)
+    inv[order] = np.cumsum(new) - 1
+    rows = a[order[new]]
+    if np.max(np.abs(rows[inv] - a), initial=0.0) > 1e-13 * (1.0 + np.max(np.abs(a))):
+        rows, inv = np.unique(a, axis=0, return_inverse=True)
+        inv = inv.ravel()
+    return rows, inv
+
+
+def _cached_coefficients(nodes: np.ndarray, xa: float) -> np.ndarray:
+    """:func:`_lagrange_coefficients`, remembered for recent ``(nodes, xa)`` (the meshes of
+    one problem, and of neighbouring problems, share their stencil shapes)."""
+    return _coefficients_of(nodes.tobytes(), nodes.shape, xa)
+
+
+@lru_cache(maxsize=64)
+def _coefficients_of(buf: bytes, shape: tuple[int, int], xa: float) -> np.ndarray:
+    C = _lagrange_coefficients(np.frombuffer(buf, dtype=float).reshape(shape), xa)
+    C.setflags(write=False)
+    return C
 
 
 def _lagrange_coefficients(nodes: np.ndarray, xa: float) -> np.ndarray:
@@ -119,12 +158,14 @@ def _lagrange_coefficients(nodes: np.ndarray, xa: float) -> np.ndarray:
     return C / den[:, :, None]
 
 
-def _moments(z: np.ndarray, p: int, right: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Moments ``∫_0^1 e^{z (x - x_a)} (x - x_a)^k dx`` (``k < p``) and the cell mass.
+def _moments(z: np.ndarray, p: int, right: bool) -> np.ndarray:
+    """Moments ``∫_0^1 e^{z (x - x_a)} (x - x_a)^k dx``, ``k < p``, shape ``z.shape + (p,)``.
 
     With ``w = z`` (right anchor) or ``-z`` (left), the moments are
-    ``(-1)^k N_k(w)`` or ``N_k(w)``, ``N_k(w) = ∫_0^1 e^{-w v} v^k dv``; the
-    mass is ``N_0(w) = (1 - e^{-w})/w``, by its series where that cancels.
+    ``(-1)^k N_k(w)`` or ``N_k(w)``, ``N_k(w) = ∫_0^1 e^{-w v} v^k dv``. The
+    zeroth, ``N_0(w) = (1 - e^{-w})/w``, is the cell mass: from the forward
+    recurrence it is that formula, from the backward one (``|w| <= p``) it is
+    free of the cancellation of ``1 - e^{-w}``.
     """
     w = z if right else -z
     ew = np.exp(-w)
@@ -147,26 +188,16 @@ def _moments(z: np.ndarray, p: int, right: bool) -> tuple[np.ndarray, np.ndarray
                 M[small, k] = acc
     if right:
         M[..., 1::2] *= -1.0
-    mass = np.empty(w.shape, dtype=complex)
-    tiny = np.abs(w) < 0.5
-    wt = w[tiny]
-    acc = np.zeros(wt.shape, dtype=complex)
-    term = np.ones(wt.shape, dtype=complex)
-    for j in range(1, 40):
-        acc += term
-        term = term * (-wt / (j + 1))
-        if not np.any(np.abs(term) >= 1e-18):
-            break
-    mass[tiny] = acc
-    wl, el = w[~tiny], ew[~tiny]
-    mass[~tiny] = (1.0 - el) / wl
-    return M, mass
+    return M
 
 
 def _shifted(raw: np.ndarray, mass: np.ndarray) -> np.ndarray:
     """The weights shifted equally so that they sum to the cell mass exactly."""
     p = raw.shape[-1]
-    return raw + ((mass - raw.sum(axis=-1)) / p)[..., None]
+    total = raw[..., 0].copy()
+    for i in range(1, p):  # (a reduction over a short last axis is slow in NumPy)
+        total += raw[..., i]
+    return raw + ((mass - total) / p)[..., None]
 
 
 @lru_cache(maxsize=64)

@@ -129,3 +129,21 @@ def test_system_kernel_values():
     u = 0.75
     expect = np.array([[0.0, np.exp(-u) + 2 * np.exp(0.5 - u)], [3 * np.exp(-2 * u), 0.0]])
     np.testing.assert_allclose(v, expect, rtol=1e-14)
+
+
+@pytest.mark.parametrize("order", [2, 6])
+def test_one_by_one_system_equals_the_scalar_driver(order):
+    # a 1x1 system runs the system driver (d x d solve per row), the same kernel as a scalar
+    # runs the scalar driver: the same arithmetic up to the order of the sums, so 1e-13
+    w, lam, mu = [0.3, 0.3, 0.2], [0.5j, -0.5j, 0.0], [1 - 2j, 1 + 2j, 0.5]
+    scalar = kernels.ExpSum(w, lam, mu)
+    system = kernels.ExpSum(w, lam, mu, rows=[0, 0, 0], cols=[0, 0, 0], dim=1)
+    t = np.linspace(-12.0, 0.0, 1201)
+    f = np.cos(t) + 0.5
+    ys = solve_volterra(scalar, f, t, method="trapezoidal" if order == 2 else "gregory6").y
+    yd = solve_volterra(
+        system, lambda tt: (np.cos(tt) + 0.5)[..., None], t,
+        method="trapezoidal" if order == 2 else "gregory6",
+    ).y  # fmt: skip
+    assert ys.shape == (t.size,) and yd.shape == (t.size, 1)
+    assert np.max(np.abs(yd[:, 0] - ys)) <= 1e-13 * np.max(np.abs(ys))

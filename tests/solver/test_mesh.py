@@ -16,7 +16,7 @@ import pytest
 from fast_memory import dyadic, graded
 
 from solver.mesh import STEP_RTOL, analyse, is_uniform, refine, stencil_tables
-from solver.product_weights import cell_weights, mesh_weights
+from solver.product_weights import cell_weights, mesh_weights, weight_table
 
 EPS = np.finfo(float).eps
 
@@ -326,3 +326,22 @@ def test_cell_weights_are_the_uniform_offsets(p, z, right):
         nodes = np.arange(p, dtype=float) + (oi - (p - 1))
         ref, emass, lam = reference_weights(complex(z), nodes, right)
         assert np.max(np.abs(W[oi] - ref)) <= 10 * EPS * emass * lam
+
+
+def test_weight_table_equals_cell_by_cell_weights():
+    # the table computes moments once per step and Lagrange coefficients once per stencil
+    # shape; it must give the weights of mesh_weights cell by cell: with repeated steps and
+    # shapes, shapes that differ by rounding (1e-15, merged) and by more (1e-9, kept apart),
+    # right and left anchors. Both evaluate the same formulas in another order: 1e-14 of the
+    # largest weight of the cell.
+    rng = np.random.default_rng(7)
+    base = np.array([n for n in NODE_SETS if n.size == 4])
+    nodes = np.vstack([base[rng.integers(0, len(base), 40)], base[:2] + 1e-15, base[:2] + 1e-9])
+    h = rng.choice([0.25, 0.5, 1.0, 64.0], nodes.shape[0])
+    mu = np.array([1.0, 1.0 + 10j, 1e-9, 0.3 - 2j, -0.5 + 1j, -40.0])
+    right = mu.real >= 0
+    W = weight_table(mu, right, h, nodes)
+    for k in range(mu.size):
+        ref = mesh_weights(mu[k] * h, nodes, right[k]) * h[:, None]
+        scale = np.max(np.abs(ref), axis=1, keepdims=True)
+        assert np.max(np.abs(W[k] - ref) / scale) <= 1e-14, k
