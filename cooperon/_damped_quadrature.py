@@ -96,8 +96,14 @@ class DampedIntegral:
     tail: float
 
 
-def _edges(start: float, end: float, first: float, hmax: float) -> np.ndarray:
-    """Panel edges start = e₀ < … < end: lengths first, first, 2 first, … ≤ hmax."""
+def _edges(
+    start: float, end: float, first: float, hmax: float, max_panels: float = math.inf
+) -> np.ndarray:
+    """Panel edges start = e₀ < … < end: lengths first, first, 2 first, … ≤ hmax.
+
+    Raises ``_TooMany`` (with the number of panels) before allocating more than
+    ``max_panels``.
+    """
     if end <= start:
         return np.array([start])
     out = [start]
@@ -109,6 +115,8 @@ def _edges(start: float, end: float, first: float, hmax: float) -> np.ndarray:
         length *= 2.0
     if x < end:
         n = math.ceil((end - x) / hmax)
+        if len(out) - 1 + n > max_panels:
+            raise _TooMany(len(out) - 1 + n)
         out.extend(np.linspace(x, end, n + 1)[1:])
     edges = np.asarray(out)
     edges[-1] = end
@@ -154,14 +162,21 @@ def _panels(evaluate: Evaluate, edges: np.ndarray, K0: float):
     return total, absolute, K, worst, ymax
 
 
+class _TooMany(Exception):
+    """More panels than allowed (``args[0]``: how many)."""
+
+
 def _once(evaluate, first, hmax, end, tail_start, period, max_nodes):
     """One resolution: panels on [0, end], then the closed-form tail if tail_start."""
-    edges = _edges(0.0, end, first, hmax)
-    nodes = (edges.size - 1) * _N
-    tail_edges = None
-    if tail_start is not None and period is not None:
-        tail_edges = _edges(0.0, period, min(first, period), min(hmax, period))
-        nodes += (tail_edges.size - 1) * _N
+    try:
+        edges = _edges(0.0, end, first, hmax, max_nodes / _N)
+        nodes = (edges.size - 1) * _N
+        tail_edges = None
+        if tail_start is not None and period is not None:
+            tail_edges = _edges(0.0, period, min(first, period), min(hmax, period), max_nodes / _N)
+            nodes += (tail_edges.size - 1) * _N
+    except _TooMany as exc:
+        nodes = exc.args[0] * _N
     if nodes > max_nodes:
         raise ArithmeticError(
             f"the closed-form quadrature needs {nodes} points (> {max_nodes}): the history "

@@ -15,8 +15,12 @@ References used (none shares code with cooperon.closed_forms):
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -434,3 +438,28 @@ def test_astronomically_weak_cutoff():
     assert F0_eq32(Parameters(tau_over_tau1=1e-200, E_tau=1.0)) == pytest.approx(1e200, rel=1e-12)
     with pytest.raises(OverflowError, match="not representable"):
         F0_eq32(Parameters(Dq2_tau=1e-300))
+
+
+def test_closure_refuses_an_unreachable_quadrature_before_allocating_it():
+    # rate 1e-7 with ε = 10: the local closure's panels would be ~6e8 (one per half period
+    # over a history of 4e8 τ); the refusal must come before the arrays are built, so it
+    # is run under a 2 GiB address-space limit, as a user's process with little memory
+    code = (
+        "import resource\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
+        "from cooperon import Parameters\n"
+        "from cooperon.closed_forms import F0_local_closure\n"
+        "t = 1e-7 / 3\n"
+        "p = Parameters(tau_over_tau1=t, tau_over_tau3=t, E_tau=10.0, gamma_tau=1e-7,"
+        " Dq2_tau=t)\n"
+        "try:\n"
+        "    F0_local_closure(p)\n"
+        "except ArithmeticError as exc:\n"
+        "    print('refused:', exc)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "refused:" in out.stdout and "points" in out.stdout, out.stdout
