@@ -23,10 +23,11 @@ Error control (F(0) is what is controlled):
   F − F∞, driven by the decaying terms of Φ, which die out like e^{−c|t|}
   with c = min(1, Re α); its effect on F(0) is damped by the resolvent from
   −T to 0 (Eq. 33). The bound is spelled out in :func:`_log_truncation_bound`;
-  T is the smallest time ≥ 20 with it below ``rtol |F(0)| / 100``. The bound
-  is reported where it is below a tenth of the discretisation estimate;
-  otherwise the truncation error is measured: the same solve from −0.75 T,
-  extrapolated.
+  T is the smallest time ≥ 20 with it below ``rtol |F(0)| / 1000``. The bound
+  is reported where it is below ``2e-3 rtol |F(0)|`` (so always with the
+  automatic T) or below a tenth of the discretisation estimate; otherwise (a
+  T given by the caller) the truncation error is measured: the same solve
+  from −0.75 T, extrapolated.
   Without decaying terms (r₃ = 0 or g = 0) the frozen solution is exact and
   there is no truncation error.
 * **conditioning** – ``eps |F(0)|/(Q + rate)``: the rounding of the kernel
@@ -46,7 +47,7 @@ from solver import SolveStats, solve_volterra
 from solver.api import check_method
 from solver.mesh import refine
 
-from . import equation
+from . import envelope, equation
 from .grid import doubling_mesh, doubling_mesh_size
 from .parameters import NoCutoffError, Parameters
 from .vertex import Vertex
@@ -60,6 +61,11 @@ _H0 = 1.0
 _CELLS = 4
 #: largest step of the skeleton, in units of the slow scales of F
 _CAP = 2.0
+#: relative accuracy below this many eps/(Q + rate) is not aimed at (conditioning floor)
+_COND_FLOOR = 1.0
+#: a truncation bound below this fraction of rtol |F(0)| is reported as the truncation error
+#: (else, unless it is below a tenth of the discretisation estimate, the error is measured)
+_BOUND_REPORTED = 2e-3
 #: terms of Φ below this weight at a distance no longer limit the step there
 _ALIVE = 1e-17
 
@@ -99,6 +105,9 @@ class DirectSolution:
     message : str
     stats : SolveStats
         Counters of the main solve (points, refinements, path, seconds).
+    harmonics : int
+        M of the envelope system (:mod:`cooperon.envelope`) F was solved
+        through, 0 where F itself was solved for.
     """
 
     params: Parameters | None
@@ -117,6 +126,7 @@ class DirectSolution:
     status: int
     message: str
     stats: SolveStats = field(default_factory=SolveStats)
+    harmonics: int = 0
 
     @property
     def success(self) -> bool:
@@ -231,11 +241,20 @@ def _step_cap(v: Vertex, rate: float, density: float = 1.0):
     return cap
 
 
-def _skeleton(v: Vertex, rate: float, T: float, rtol: float, max_points: int) -> np.ndarray:
-    """The grid handed to the solver (it refines it at least 4x).
+def _skeleton_args(v: Vertex, rate: float, T: float, rtol: float) -> tuple:
+    """Arguments of :func:`cooperon.grid.doubling_mesh` for the scales of ``v``.
 
     Steps scale like rtol^(1/5) (the order of the method where the memory is
     shorter than the step), from their values at rtol = 1e-6.
+    """
+    density = float(np.clip((rtol / 1e-6) ** 0.2, 0.25, 2.0))
+    fast = min(1.0, v.shortest_scale())
+    return (T, _H0 * fast * density, _CELLS, _step_cap(v, rate, density))
+
+
+def _skeleton(v: Vertex, rate: float, T: float, rtol: float, max_points: int) -> np.ndarray:
+    """The grid handed to the solver (it refines it at least 4x), for the scales of ``v``
+    (Φ itself, or Φ without its undamped oscillation for the envelopes).
 
     Raises
     ------
@@ -244,9 +263,7 @@ def _skeleton(v: Vertex, rate: float, T: float, rtol: float, max_points: int) ->
         oscillation much faster than the history is long: the cost grows like
         ε T).
     """
-    density = float(np.clip((rtol / 1e-6) ** 0.2, 0.25, 2.0))
-    fast = min(1.0, v.shortest_scale())
-    args = (T, _H0 * fast * density, _CELLS, _step_cap(v, rate, density))
+    args = _skeleton_args(v, rate, T, rtol)
     n = doubling_mesh_size(*args)
     if 4 * n > max_points:
         raise ArithmeticError(
@@ -293,8 +310,12 @@ def solve_direct(
     method
         Quadrature of :func:`solver.solve_volterra` (``"gregory6"`` default).
     path
-        ``"auto"`` (the O(N) running-sum path on a graded grid) or
-        ``"direct"`` (the general O(N²) path on a uniform grid; for checks).
+        ``"auto"`` (the O(N) running-sum path on a graded grid; for Φ with an
+        undamped oscillation much faster than the slow scales, through the
+        harmonic envelopes of :mod:`cooperon.envelope` where that is cheaper),
+        ``"envelope"`` (always through the envelopes; Φ must have one undamped
+        oscillation) or ``"direct"`` (the general O(N²) path on a uniform
+        grid; for checks).
     h
         Use a uniform grid with this step and no refinement (the error
         estimate is then Richardson on every other point); default: a graded
@@ -336,19 +357,31 @@ def solve_direct(
     if T is not None and not (T > 0 and math.isfinite(T)):
         raise ValueError(f"T must be positive and finite, got {T!r}")
     method, order = check_method(method)
+    if path not in ("auto", "envelope", "direct"):
+        raise ValueError(f"path must be 'auto', 'envelope' or 'direct', got {path!r}")
+    if path == "envelope" and h is not None:
+        raise ValueError("path='envelope' refines its own grid: give no h")
 
+    # the conditioning floor: F(0) ~ 1/(Q + rate) amplifies the rounding of the kernel
+    # mass, so relative errors below ~eps/(Q + rate) cannot be reached; the grid is
+    # refined for the larger of the two, and the status says so if rtol is below it
+    floor = _COND_FLOOR * np.finfo(float).eps / rate
+    goal = max(rtol, floor)
     frozen = equation.frozen_solution(v, Q=Q)
     # max|F∞| over the typical size of F(0): F∞(0) (F(0) differs from it by the decaying terms)
     scale = frozen.bound / max(abs(frozen.value_at_zero), 1e-300)
     periodic = equation.is_periodic(v, Q)
     if T is None:
-        # the bound at rtol/100: then it is usually below a tenth of the discretisation
-        # estimate and is reported as it is (no second solve to measure it)
-        T = truncation_time(v, rtol / 10.0, scale, Q=Q)
+        # the bound at rtol/1000: it is then reported as it is (below, no second solve to
+        # measure it), and costs the error estimate at most a thousandth of rtol
+        T = truncation_time(v, goal / 100.0, scale, Q=Q)
         if not periodic:
-            T = max(T, _kink_time(v, Q, rtol, scale))
+            T = max(T, _kink_time(v, Q, goal, scale))
     K = equation.kernel(v, Q)
     f = equation.rhs(v, Q)
+    env = t_direct = None
+    if h is None and path in ("auto", "envelope"):
+        env = _envelope_plan(v, Q, rate, T, goal, frozen, method, forced=path == "envelope")
     if h is not None:
         n_q = max(int(math.ceil(T / (4 * h))), order)
         _check_size(4 * n_q + 1, max_points, T)
@@ -363,15 +396,41 @@ def solve_direct(
             vectorized=True,
         )
         fine = t
-    else:
-        if path == "direct":
+    if env is not None:
+        model, tail = env
+        t = _skeleton(model.slow, rate, T, goal, max_points)
+        rt = _pointwise_rtol(v, Q, t, 0.5 * goal)
+        res = solve_volterra(
+            model.kernel,
+            model.rhs,
+            t,
+            method=method,
+            history=envelope.history(model, v, Q, -float(t[0]), frozen),
+            rtol=rt,
+            atol=rt * (1e-2 * frozen.bound / model.dim),
+            max_points=max_points,
+            first_refinement=4,
+            vectorized=True,
+        )
+        fine = refine(t, res.stats.refinement_factor)
+        if res.status != 0 and path == "auto":
+            # not reached through the envelopes: F itself, directly, where that grid fits
+            try:
+                t_direct = _skeleton(v, rate, T, goal, max_points)
+                env = None
+            except ArithmeticError:
+                pass
+    if env is None and h is None:
+        if t_direct is not None:
+            t = t_direct
+        elif path == "direct":
             # the general O(N^2) path: a uniform grid at the fastest scale, refined
             step = 0.4 * min(1.0, v.shortest_scale())
             n_q = max(int(math.ceil(T / (4 * step))), order)
             _check_size(4 * n_q + 1, max_points, T)
             t = np.linspace(-T, 0.0, 4 * n_q + 1)
         else:
-            t = _skeleton(v, rate, T, rtol, max_points)
+            t = _skeleton(v, rate, T, goal, max_points)
         res = solve_volterra(
             K,
             f,
@@ -379,7 +438,7 @@ def solve_direct(
             method=method,
             history=equation.history(v, -float(t[0]), frozen, Q=Q),
             path=path,
-            rtol=_pointwise_rtol(v, Q, t, 0.5 * rtol),
+            rtol=_pointwise_rtol(v, Q, t, 0.5 * goal),
             max_points=max_points,
             first_refinement=4,
             vectorized=True,
@@ -388,15 +447,33 @@ def solve_direct(
     T = -float(t[0])
     if res.status < 0:
         return _failed(params, v, Q, t, T, order, rtol, res)
-    F0 = float(res.y[-1])
-    disc = float(res.error_estimate[-1])
+    if env is None:
+        F = res.y
+        F0 = float(res.y[-1])
+        disc = float(res.error_estimate[-1])
+        harmonics = 0
+
+        def F0_from(tt, TT):
+            return _F0_scalar(v, Q, K, f, tt, TT, frozen, method, path)
+
+    else:
+        F = model.combine(res.t, res.y)
+        F0 = float(F[-1])
+        # the error of Re Σ F_n(0) is at most the sum of the envelopes' errors; the
+        # harmonics left out are counted with a margin of 10
+        disc = float(np.sum(res.error_estimate[-1])) + 10.0 * tail * abs(F0)
+        harmonics = model.M
+
+        def F0_from(tt, TT):
+            return _F0_envelope(model, v, Q, tt, TT, frozen, method)
+
     trunc = 0.0
     if not periodic:
         bound = math.exp(_log_truncation_bound(v, Q, T, scale)) * abs(F0)
-        if bound <= 0.1 * disc:
+        if bound <= max(0.1 * disc, _BOUND_REPORTED * goal * abs(F0)):
             trunc = bound
         else:
-            trunc = _truncation_estimate(v, Q, K, f, res, fine, frozen, method, path)
+            trunc = _truncation_estimate(v, Q, res, fine, F0, F0_from)
     cond = np.finfo(float).eps * abs(F0) / rate
     total = disc + trunc + cond
     if total <= rtol * abs(F0):
@@ -404,6 +481,11 @@ def solve_direct(
     else:
         status = 1
         why = res.message if res.status != 0 else "truncation or conditioning"
+        if rtol < floor:
+            why = (
+                f"rtol is below the conditioning floor {floor:.2g} = {_COND_FLOOR:g} eps/(Q + "
+                f"rate) of Eq. (24); about {floor:.1g} is reachable"
+            )
         message = (
             f"requested rtol={rtol:g} not reached: estimated relative error "
             f"{total / abs(F0):.2g} ({why})"
@@ -414,7 +496,7 @@ def solve_direct(
         vertex=v,
         Q=Q,
         t=res.t,
-        F=res.y,
+        F=F,
         F0=F0,
         error_estimate=total,
         discretisation_error=disc,
@@ -426,6 +508,7 @@ def solve_direct(
         status=status,
         message=message,
         stats=res.stats,
+        harmonics=harmonics,
     )
 
 
@@ -458,7 +541,7 @@ def _failed(params, v, Q, t, T, order, rtol, res) -> DirectSolution:
     )
 
 
-def _truncation_estimate(v, Q, K, f, res, fine, frozen, method, path) -> float:
+def _truncation_estimate(v, Q, res, fine, F0, F0_from) -> float:
     """Measured truncation error of F(0): the same solve from −0.75 T, extrapolated.
 
     Both solves run on the same (finest) grid, so their discretisation errors
@@ -468,6 +551,7 @@ def _truncation_estimate(v, Q, K, f, res, fine, frozen, method, path) -> float:
     the longer one is ``Δ q/(1 − q)`` with ``q`` the damping over the extra
     0.25 T, taken from the decay rate of the bound
     (:func:`_log_truncation_bound`), which is a lower bound on the true rate.
+    ``F0_from(grid, T)`` is F(0) of the same discretisation started at ``−T``.
     """
     grid = fine
     T = -float(grid[0])
@@ -476,9 +560,17 @@ def _truncation_estimate(v, Q, K, f, res, fine, frozen, method, path) -> float:
     if k <= 0:
         return 0.0
     T2 = -float(grid[k])
+    delta = abs(F0 - F0_from(grid[k:], T2))
+    log_q = _log_truncation_bound(v, Q, T) - _log_truncation_bound(v, Q, T2)
+    q = min(math.exp(log_q), 0.99)
+    eps_floor = 10 * np.finfo(float).eps * math.sqrt(grid.size) * abs(F0)
+    return _SAFETY * max(delta, eps_floor) * q / (1.0 - q)
 
-    def F0(tt, TT):
-        return solve_volterra(
+
+def _F0_scalar(v, Q, K, f, tt, TT, frozen, method, path) -> float:
+    """F(0) of Eq. (24) on the grid ``tt`` (no refinement) with the frozen history before −TT."""
+    return float(
+        solve_volterra(
             K,
             f,
             tt,
@@ -488,9 +580,64 @@ def _truncation_estimate(v, Q, K, f, res, fine, frozen, method, path) -> float:
             error_estimate=False,
             vectorized=True,
         ).y[-1]
+    )
 
-    delta = abs(float(res.y[-1]) - F0(grid[k:], T2))
-    log_q = _log_truncation_bound(v, Q, T) - _log_truncation_bound(v, Q, T2)
-    q = min(math.exp(log_q), 0.99)
-    eps_floor = 10 * np.finfo(float).eps * math.sqrt(grid.size) * abs(res.y[-1])
-    return _SAFETY * max(delta, eps_floor) * q / (1.0 - q)
+
+def _F0_envelope(model, v, Q, tt, TT, frozen, method) -> float:
+    """:func:`_F0_scalar` for the envelope system (F(0) = Re Σ F_n(0))."""
+    res = solve_volterra(
+        model.kernel,
+        model.rhs,
+        tt,
+        method=method,
+        history=envelope.history(model, v, Q, TT, frozen),
+        error_estimate=False,
+        vectorized=True,
+    )
+    return float(np.sum(res.y[-1]).real)
+
+
+#: largest harmonic the envelope system is used with (its size is 2M + 1)
+_ENVELOPE_MAX_M = 6
+
+
+def _envelope_plan(v, Q, rate, T, rtol, frozen, method, forced=False):
+    """``(EnvelopeModel, neglected part)`` if the envelopes are the cheaper way, else None.
+
+    Only where the method is stable on the envelope equations
+    (:data:`cooperon.envelope.MIN_OMEGA`). Cost model: grid points times kernel
+    terms (plus the ``d × d`` solve of a row for the system); the envelopes
+    are taken when they cost less than half. With ``forced`` they are taken
+    whenever they are stable.
+    """
+    if v.frequencies.size != 1 or frozen.omega == 0:
+        if forced:
+            raise ValueError(
+                "path='envelope' needs exactly one undamped oscillation in Φ (r₁ > 0, ε > 0)"
+            )
+        return None
+    if frozen.omega < envelope.MIN_OMEGA[method]:
+        if forced:
+            raise ValueError(
+                f"path='envelope' with method={method!r} needs ε >= "
+                f"{envelope.MIN_OMEGA[method]:g} (below, the method is unstable on the envelope "
+                f"equations), got ε = {frozen.omega:g}"
+            )
+        return None
+    M, tail = envelope.harmonics_needed(frozen, rtol)
+    if M > _ENVELOPE_MAX_M and not forced:
+        return None
+    model = envelope.envelope_model(v, Q, M)
+    if forced:
+        return model, tail
+    n_env = doubling_mesh_size(*_skeleton_args(model.slow, rate, T, rtol))
+    n_dir = doubling_mesh_size(*_skeleton_args(v, rate, T, rtol))
+    d = model.dim
+    cost_env = n_env * (_n_terms(model.kernel) + d * d)
+    cost_dir = n_dir * _n_terms(equation.kernel(v, Q))
+    return (model, tail) if cost_env < 0.5 * cost_dir else None
+
+
+def _n_terms(K) -> int:
+    pieces = getattr(K, "pieces", [K])
+    return sum(pc.weights.size for pc in pieces)

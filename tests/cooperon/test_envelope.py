@@ -1,0 +1,207 @@
+"""Eq. (24) through harmonic envelopes (cooperon.envelope) for a fast undamped oscillation.
+
+References, none of which uses the envelope algebra:
+
+* the frozen solution (harmonic balance): exact where Φ has no decaying term;
+* the stored zero-history references of ``reference_F0.json`` (fine uniform grids);
+* the direct solution of Eq. (24) for F itself on a grid resolving ε.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from reference_data import ERROR_CASES, load_stored
+
+from cooperon import Parameters, envelope, equation, solve_direct
+from cooperon.closed_forms import F0_wkb_eq27
+from solver import kernels, solve_volterra
+
+P = Parameters
+STORED = load_stored()
+
+
+def _cube(rate, eps, g):
+    third = rate / 3.0
+    return P(tau_over_tau1=third, tau_over_tau3=third, E_tau=eps, gamma_tau=g, Dq2_tau=third)
+
+
+# --------------------------------------------------------------------------
+# the envelope system's data
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("M", [1, 3])
+def test_forcing_sums_to_phi(M):
+    # Σ_n f_n(t) e^{inεt} = Φ(t)/(1+Q) exactly (Eq. 25 at t <= 0)
+    p = P(tau_over_tau1=0.2, E_tau=12.0, tau_over_tau3=0.3, gamma_tau=0.7, Dq2_tau=0.05)
+    v, Q = equation.model(p)
+    model = envelope.envelope_model(v, Q, M)
+    t = np.linspace(-30.0, 0.0, 301)
+    F = model.combine(t, model.rhs(t))
+    np.testing.assert_allclose(F, equation.rhs(p)(t), rtol=0, atol=1e-15)
+
+
+def test_history_sums_to_the_scalar_history():
+    # with F∞ before −T, Σ_j H_j(t) e^{ijεt} is the history of Eq. (24) for F itself
+    # (cooperon.equation.history, summed over the harmonics of F∞ directly), up to the
+    # couplings beyond M: with M = 8 and r1/(2ε) = 0.01 these are ~1e-16
+    p = P(tau_over_tau1=0.2, E_tau=10.0, tau_over_tau3=0.3, gamma_tau=0.05, Dq2_tau=0.01)
+    v, Q = equation.model(p)
+    frozen = equation.frozen_solution(v, Q=Q)
+    T = 40.0
+    model = envelope.envelope_model(v, Q, 8)
+    t = np.linspace(-T, 0.0, 401)
+    Hs = equation.history(v, T, frozen, Q=Q).contribution(t)
+    He = model.combine(t, envelope.history(model, v, Q, T, frozen).contribution(t))
+    assert np.max(np.abs(Hs)) > 1e-3  # the test compares something
+    np.testing.assert_allclose(He, Hs, rtol=0, atol=1e-13 * np.max(np.abs(Hs)))
+
+
+def test_harmonics_needed_follow_the_frozen_coefficients():
+    p = P(tau_over_tau1=0.3, E_tau=10.0, Dq2_tau=1e-3)
+    frozen = equation.frozen_solution(p)
+    M, tail = envelope.harmonics_needed(frozen, 1e-8)
+    a = np.abs(frozen.coefficients)
+    Mf = (a.size - 1) // 2
+    # the first M that meets the criterion: M - 1 does not
+    assert tail <= 1e-11
+    prev = (a.sum() - a[Mf - M + 1 : Mf + M].sum()) / a.sum()
+    assert prev > 1e-11
+
+
+# --------------------------------------------------------------------------
+# stability limits of the methods on the envelope equations
+# --------------------------------------------------------------------------
+
+
+def _model_problem_error(omega, h, method):
+    """y = f + ∫ κ e^{−(1+iω)(t−s)} y ds with the exact solution y ≡ y∞ (κ = 1 − 1e-7)."""
+    kap = 1.0 - 1e-7
+    z = 1.0 + 1j * omega
+    yinf = z / (z - kap)
+    t = np.arange(1501) * h
+    f = yinf * (1.0 - kap * (1.0 - np.exp(-z * t)) / z)
+    res = solve_volterra(kernels.ExpSum([kap], [0.0], [z]), f, t, method=method,
+                         error_estimate=False)  # fmt: skip
+    return float(np.max(np.abs(res.y - yinf)) / abs(yinf))
+
+
+@pytest.mark.parametrize("method", ["gregory4", "gregory6", "gregory8"])
+def test_methods_are_stable_above_their_limit(method):
+    # at the limit of MIN_OMEGA every step from 0.01 to 100 keeps y = y∞ to 1e-10
+    omega = envelope.MIN_OMEGA[method]
+    errs = [_model_problem_error(omega, h, method) for h in np.geomspace(0.01, 100.0, 41)]
+    assert max(errs) <= 1e-10, f"{method} at ω = {omega}: max error {max(errs):.3g}"
+
+
+def test_below_the_limit_a_method_blows_up():
+    # the negative control of the test above: gregory6 at ω = 4 with h = 0.631 (hω ≈ 2.5)
+    assert _model_problem_error(4.0, 0.631, "gregory6") > 1.0
+
+
+# --------------------------------------------------------------------------
+# F(0) through the envelopes against independent references
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "p",
+    [
+        P(tau_over_tau1=0.3, E_tau=10.0, Dq2_tau=1e-3),
+        P(tau_over_tau1=0.05, E_tau=12.0, Dq2_tau=0.01),
+        P(tau_over_tau1=1e-3, E_tau=30.0, Dq2_tau=1e-7),
+    ],
+)
+def test_periodic_case_equals_harmonic_balance(p):
+    # without decaying terms F = F∞ exactly: the envelopes must be the constants a_n
+    frozen = equation.frozen_solution(p)
+    sol = solve_direct(p, rtol=1e-10, path="envelope")
+    ref = frozen.value_at_zero
+    assert sol.harmonics >= 1 and sol.converged
+    assert abs(sol.F0 - ref) <= max(10 * sol.error_estimate, 1e-13 * abs(ref))
+    np.testing.assert_allclose(sol.F, frozen(sol.t), rtol=1e-9)
+
+
+@pytest.mark.parametrize("rtol", [1e-6, 1e-9])
+def test_both_fast_case_against_stored_reference(rtol):
+    name = "r1=0.45,eps=10,r3=0.45,g=10,Q=1e-4 (both fast)"
+    entry = STORED[name]
+    sol = solve_direct(ERROR_CASES[name], rtol=rtol, path="envelope")
+    true = abs(sol.F0 - entry["F0"])
+    assert sol.converged, sol.message
+    assert true <= 1.5 * sol.error_estimate + entry["error"], (
+        f"true {true / abs(entry['F0']):.3g} est {sol.relative_error_estimate:.3g}"
+    )
+    assert true <= rtol * abs(entry["F0"]) + entry["error"]
+
+
+@pytest.mark.parametrize(
+    "rate,eps,g",
+    [(1e-3, 10.0, 1e-3), (1e-3, 10.0, 10.0), (1.0, 10.0, 10.0), (0.1, 20.0, 0.05)],
+)
+def test_envelopes_agree_with_the_direct_solution(rate, eps, g):
+    # the direct path resolves ε (tens of thousands of points) and shares no envelope
+    # algebra; both are asked for 1e-9: they must agree within their estimates
+    p = _cube(rate, eps, g)
+    env = solve_direct(p, rtol=1e-9, path="envelope")
+    assert env.converged and env.harmonics >= 1, env.message
+    dirsol = _direct_without_envelopes(p)
+    assert dirsol.converged, dirsol.message
+    diff = abs(env.F0 - dirsol.F0)
+    assert diff <= 1.5 * (env.error_estimate + dirsol.error_estimate), (
+        f"diff {diff / abs(dirsol.F0):.3g}, estimates {env.relative_error_estimate:.3g} "
+        f"and {dirsol.relative_error_estimate:.3g}"
+    )
+
+
+def _direct_without_envelopes(p):
+    """solve_direct for F itself (the envelope path switched off)."""
+    import cooperon.direct as d
+
+    saved = d._envelope_plan
+    d._envelope_plan = lambda *a, **k: None
+    try:
+        return solve_direct(p, rtol=1e-10)
+    finally:
+        d._envelope_plan = saved
+
+
+def test_auto_takes_the_envelopes_where_the_direct_grid_does_not_fit():
+    # rate 1e-7 with ε = 10: F itself would need ~4e9 points; the envelopes a few thousand
+    p = _cube(1e-7, 10.0, 1e-7)
+    sol = solve_direct(p, rtol=1e-8)
+    assert sol.harmonics >= 1 and sol.converged and sol.stats.points < 20_000
+    # against the closed form (27): λ ≤ 2r₁ + r₃ = 1e-7 here, and the closed form's
+    # relative deviation is O(λ) (ε ≫ 1 costs the local ODE step a factor of order one), so
+    # 1e-6 relative; and against another discretisation (gregory4) of the same envelopes
+    assert sol.F0 == pytest.approx(F0_wkb_eq27(p), rel=1e-6)
+    other = solve_direct(p, rtol=1e-7, method="gregory4")
+    assert other.harmonics >= 1 and other.converged
+    assert abs(sol.F0 - other.F0) <= 1.5 * (sol.error_estimate + other.error_estimate)
+
+
+def test_rtol_below_the_conditioning_floor_is_reported_quickly():
+    # F(0) ~ 1e7: relative 1e-10 is below eps/(Q + rate) ≈ 2e-9; the grid is refined for
+    # what is reachable (not to max_points) and the status and message say why
+    p = _cube(1e-7, 10.0, 1e-7)
+    sol = solve_direct(p, rtol=1e-10)
+    assert sol.status == 1 and "conditioning floor" in sol.message
+    assert sol.stats.points < 20_000
+    assert sol.relative_error_estimate < 1e-8
+
+
+# --------------------------------------------------------------------------
+# bad input
+# --------------------------------------------------------------------------
+
+
+def test_envelope_path_needs_a_fast_undamped_oscillation():
+    with pytest.raises(ValueError, match="undamped oscillation"):
+        solve_direct(P(tau_over_tau3=0.1, gamma_tau=0.1, Dq2_tau=0.01), path="envelope")
+    with pytest.raises(ValueError, match=r"needs ε >= 10"):
+        solve_direct(P(tau_over_tau1=0.1, E_tau=3.0, Dq2_tau=0.01), path="envelope")
+    with pytest.raises(ValueError, match="give no h"):
+        solve_direct(P(tau_over_tau1=0.1, E_tau=30.0, Dq2_tau=0.01), path="envelope", h=0.1)
+    with pytest.raises(ValueError, match="path must be"):
+        solve_direct(P(tau_over_tau1=0.1, E_tau=30.0, Dq2_tau=0.01), path="fast")
