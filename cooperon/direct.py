@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from solver import SolveStats, solve_volterra
-from solver.api import check_method
+from solver.api import COARSE_STEP_LIMIT, check_method
 from solver.mesh import refine
 
 from . import envelope, equation
@@ -228,20 +228,21 @@ def _kink_time(v: Vertex, Q: float, rtol: float, scale: float) -> float:
     return float(grid[ok[0]]) if ok.size else float(grid[-1])
 
 
-def _step_cap(v: Vertex, rate: float, density: float = 1.0):
-    """Largest skeleton step at distance d from t = 0: the slow scales still alive there."""
+def _step_cap(v: Vertex, rate: float, density: float = 1.0, hmax: float = math.inf):
+    """Largest skeleton step at distance d from t = 0: the slow scales still alive there
+    (and at most ``hmax``)."""
     a = np.abs(v.alpha)
     slow = 1.0 / rate
 
     def cap(d: float) -> float:
         live = v.alive(d, _ALIVE) & (a > 0)
         scale = min(slow, float(np.min(1.0 / a[live]))) if np.any(live) else slow
-        return _CAP * density * scale
+        return min(_CAP * density * scale, hmax)
 
     return cap
 
 
-def _skeleton_args(v: Vertex, rate: float, T: float, rtol: float) -> tuple:
+def _skeleton_args(v: Vertex, rate: float, T: float, rtol: float, hmax: float = math.inf) -> tuple:
     """Arguments of :func:`cooperon.grid.doubling_mesh` for the scales of ``v``.
 
     Steps scale like rtol^(1/5) (the order of the method where the memory is
@@ -249,10 +250,12 @@ def _skeleton_args(v: Vertex, rate: float, T: float, rtol: float) -> tuple:
     """
     density = float(np.clip((rtol / 1e-6) ** 0.2, 0.25, 2.0))
     fast = min(1.0, v.shortest_scale())
-    return (T, _H0 * fast * density, _CELLS, _step_cap(v, rate, density))
+    return (T, _H0 * fast * density, _CELLS, _step_cap(v, rate, density, hmax))
 
 
-def _skeleton(v: Vertex, rate: float, T: float, rtol: float, max_points: int) -> np.ndarray:
+def _skeleton(
+    v: Vertex, rate: float, T: float, rtol: float, max_points: int, hmax: float = math.inf
+) -> np.ndarray:
     """The grid handed to the solver (it refines it at least 4x), for the scales of ``v``
     (Φ itself, or Φ without its undamped oscillation for the envelopes).
 
@@ -263,12 +266,17 @@ def _skeleton(v: Vertex, rate: float, T: float, rtol: float, max_points: int) ->
         oscillation much faster than the history is long: the cost grows like
         ε T).
     """
-    args = _skeleton_args(v, rate, T, rtol)
+    args = _skeleton_args(v, rate, T, rtol, hmax)
     n = doubling_mesh_size(*args)
     if 4 * n > max_points:
-        raise ArithmeticError(
-            f"the grid needed (about {4 * n:.3g} points) exceeds max_points = {max_points}: "
+        why = (
             f"Φ varies on a scale {v.shortest_scale():.3g} τ over a history of T = {T:.3g} τ"
+            if math.isinf(hmax)
+            else f"steps of at most {hmax:.3g} τ (the stability limit of the method; gregory6 "
+            f"has none) over a history of T = {T:.3g} τ"
+        )
+        raise ArithmeticError(
+            f"the grid needed (about {4 * n:.3g} points) exceeds max_points = {max_points}: " + why
         )
     return doubling_mesh(*args)
 
@@ -367,6 +375,10 @@ def solve_direct(
     # refined for the larger of the two, and the status says so if rtol is below it
     floor = _COND_FLOOR * np.finfo(float).eps / rate
     goal = max(rtol, floor)
+    # a method unstable on long steps (gregory8) keeps every step, also of the coarsest
+    # Richardson grid (the skeleton itself), within 0.8 of its limit for the fastest
+    # memory e^{-(1 + Re α)(t - s)} of the kernel
+    hmax = 0.8 * COARSE_STEP_LIMIT.get(method, math.inf) / (1.0 + max(0.0, *v.alpha.real))
     frozen = equation.frozen_solution(v, Q=Q)
     # max|F∞| over the typical size of F(0): F∞(0) (F(0) differs from it by the decaying terms)
     scale = frozen.bound / max(abs(frozen.value_at_zero), 1e-300)
@@ -381,7 +393,7 @@ def solve_direct(
     f = equation.rhs(v, Q)
     env = t_direct = None
     if h is None and path in ("auto", "envelope"):
-        env = _envelope_plan(v, Q, rate, T, goal, frozen, method, forced=path == "envelope")
+        env = _envelope_plan(v, Q, rate, T, goal, frozen, method, hmax, forced=path == "envelope")
     if h is not None:
         n_q = max(int(math.ceil(T / (4 * h))), order)
         _check_size(4 * n_q + 1, max_points, T)
@@ -398,7 +410,7 @@ def solve_direct(
         fine = t
     if env is not None:
         model, tail = env
-        t = _skeleton(model.slow, rate, T, goal, max_points)
+        t = _skeleton(model.slow, rate, T, goal, max_points, hmax)
         rt = _pointwise_rtol(v, Q, t, 0.5 * goal)
         res = solve_volterra(
             model.kernel,
@@ -416,7 +428,7 @@ def solve_direct(
         if res.status != 0 and path == "auto":
             # not reached through the envelopes: F itself, directly, where that grid fits
             try:
-                t_direct = _skeleton(v, rate, T, goal, max_points)
+                t_direct = _skeleton(v, rate, T, goal, max_points, hmax)
                 env = None
             except ArithmeticError:
                 pass
@@ -430,7 +442,7 @@ def solve_direct(
             _check_size(4 * n_q + 1, max_points, T)
             t = np.linspace(-T, 0.0, 4 * n_q + 1)
         else:
-            t = _skeleton(v, rate, T, goal, max_points)
+            t = _skeleton(v, rate, T, goal, max_points, hmax)
         res = solve_volterra(
             K,
             f,
@@ -601,7 +613,7 @@ def _F0_envelope(model, v, Q, tt, TT, frozen, method) -> float:
 _ENVELOPE_MAX_M = 6
 
 
-def _envelope_plan(v, Q, rate, T, rtol, frozen, method, forced=False):
+def _envelope_plan(v, Q, rate, T, rtol, frozen, method, hmax, forced=False):
     """``(EnvelopeModel, neglected part)`` if the envelopes are the cheaper way, else None.
 
     Only where the method is stable on the envelope equations
@@ -630,8 +642,8 @@ def _envelope_plan(v, Q, rate, T, rtol, frozen, method, forced=False):
     model = envelope.envelope_model(v, Q, M)
     if forced:
         return model, tail
-    n_env = doubling_mesh_size(*_skeleton_args(model.slow, rate, T, rtol))
-    n_dir = doubling_mesh_size(*_skeleton_args(v, rate, T, rtol))
+    n_env = doubling_mesh_size(*_skeleton_args(model.slow, rate, T, rtol, hmax))
+    n_dir = doubling_mesh_size(*_skeleton_args(v, rate, T, rtol, hmax))
     d = model.dim
     cost_env = n_env * (_n_terms(model.kernel) + d * d)
     cost_dir = n_dir * _n_terms(equation.kernel(v, Q))

@@ -284,3 +284,21 @@ def test_ill_conditioned_point_is_not_called_converged():
     assert not sol.converged
     assert sol.relative_error_estimate > 1e-8
     assert "not reached" in sol.message
+
+
+def test_gregory8_keeps_its_steps_within_its_stability_limit():
+    # gregory8 is unstable on steps much longer than the memory (solver.api.COARSE_STEP_LIMIT):
+    # solve_direct keeps its steps within the limit. At rates 1e-5 that costs points but
+    # agrees with gregory6 within the estimates; at 1e-7 the history needs more points than
+    # max_points and it says so, with the way out (it overflowed before)
+    third = 1e-5 / 3
+    p = P(tau_over_tau1=third, tau_over_tau3=third, E_tau=1e-5, gamma_tau=1e-5, Dq2_tau=third)
+    s8 = solve_direct(p, method="gregory8")
+    s6 = solve_direct(p, method="gregory6")
+    assert s8.converged and s6.converged
+    assert np.max(np.diff(s8.t)) <= 16.0 + 1e-9
+    assert abs(s8.F0 - s6.F0) <= 1.5 * (s8.error_estimate + s6.error_estimate)
+    third = 1e-7 / 3
+    p = P(tau_over_tau1=third, tau_over_tau3=third, E_tau=1e-4, gamma_tau=1e-7, Dq2_tau=third)
+    with pytest.raises(ArithmeticError, match="stability limit of the method; gregory6"):
+        solve_direct(p, method="gregory8")

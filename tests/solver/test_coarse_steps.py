@@ -247,3 +247,45 @@ def test_growing_term_on_long_steps():
     res = solve_volterra(K, lambda t: 1.0 - 0.6 * (1.0 - np.exp(-0.5 * t)), t)
     assert res.success and res.stats.path == "expsum"
     assert np.max(np.abs(res.y - 1.0)) <= 1e-13
+
+
+def _near_unit_mass_error(method, muh, steps=20000):
+    """y = f + ∫ κ e^{-(t-s)} y ds, κ = 1 - 1e-7, with the exact solution y ≡ 1/(1 - κ)."""
+    kap = 1.0 - 1e-7
+    yinf = 1.0 / (1.0 - kap)
+    t = np.arange(steps + 1) * muh
+    f = yinf * (1.0 - kap * (1.0 - np.exp(-t)))
+    K = kernels.ExpSum([kap], [0.0], [1.0])
+    res = solve_volterra(K, f, t, method=method, error_estimate=False)
+    return float(np.max(np.abs(res.y - yinf)) / yinf)
+
+
+@pytest.mark.parametrize("method", ["trapezoidal", "gregory4", "gregory6"])
+def test_coarse_steps_are_stable_on_a_near_unit_mass(method):
+    # the amplification 1/(1 - κ) = 1e7 turns rounding into ~1e-9 relative; an instability
+    # would grow without bound over the 20000 steps
+    assert _near_unit_mass_error(method, 1e5) < 1e-8
+
+
+def test_gregory8_is_stable_up_to_its_coarse_step_limit_only():
+    # COARSE_STEP_LIMIT["gregory8"] = 20: at 0.8 of it the error stays at rounding level,
+    # at 1.5 times it grows beyond every bound (measured 3e46). Then the user is told: either
+    # the solve fails with a message naming the step limit, or the error estimate (Richardson
+    # on every other point) covers the true error (within the factor 10 asked of estimates)
+    from solver.api import COARSE_STEP_LIMIT
+
+    limit = COARSE_STEP_LIMIT["gregory8"]
+    assert _near_unit_mass_error("gregory8", 0.8 * limit) < 1e-8
+    assert not _near_unit_mass_error("gregory8", 1.5 * limit) < 1.0
+    kap = 1.0 - 1e-7
+    for steps in (20000, 3000, 1000):
+        t = np.arange(steps + 1) * 1.5 * limit
+        res = solve_volterra(kernels.ExpSum([kap], [0.0], [1.0]), np.ones_like(t), t,
+                             method="gregory8")  # fmt: skip
+        # y' = -(1 - κ) y + 1 (differentiate the equation), y(0) = 1
+        yinf = 1.0 / (1.0 - kap)
+        exact = yinf - (yinf - 1.0) * np.exp(-(1.0 - kap) * t)
+        err = float(np.max(np.abs(res.y - exact) / exact))
+        failed = res.status == -1 and "gregory6 is not" in res.message
+        warned = "COARSE_STEP_LIMIT" in res.message
+        assert failed or warned or err < 1e-6, (steps, res.message, err)
