@@ -42,7 +42,8 @@ def _harmonic_sum(a, omega, mu, X, L, anchor_upper):
             g[infinite] = 1.0 / zs
         coef = a[lo + M : lo + M + m.size]
         if X.ndim == 0:  # one phase vector
-            acc += g @ (coef * np.exp(1j * omega * m * X))
+            # (einsum, not a BLAS zgemv: threaded BLAS can take milliseconds on busy cores)
+            acc += np.einsum("rb,b->r", g, coef * np.exp(1j * omega * m * X))
         else:
             ph = np.exp(1j * omega * np.multiply.outer(X, m))  # (R, b)
             acc += np.einsum("rb,rb,b->r", ph, g, coef)

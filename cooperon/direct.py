@@ -231,12 +231,18 @@ def _kink_time(v: Vertex, Q: float, rtol: float, scale: float) -> float:
 def _step_cap(v: Vertex, rate: float, density: float = 1.0, hmax: float = math.inf):
     """Largest skeleton step at distance d from t = 0: the slow scales still alive there
     (and at most ``hmax``)."""
-    a = np.abs(v.alpha)
     slow = 1.0 / rate
+    # term k is alive (|c_k| e^{-Re α_k d} > _ALIVE, Vertex.alive) while d < reach_k; its
+    # scale is 1/|α_k|. Plain floats: the cap is evaluated once per octave of every mesh
+    terms = []
+    for c, alpha in zip(np.abs(v.c), v.alpha, strict=True):
+        if abs(alpha) == 0 or not c > _ALIVE:
+            continue
+        reach = math.log(c / _ALIVE) / alpha.real if alpha.real > 0 else math.inf
+        terms.append((float(reach), 1.0 / abs(alpha)))
 
     def cap(d: float) -> float:
-        live = v.alive(d, _ALIVE) & (a > 0)
-        scale = min(slow, float(np.min(1.0 / a[live]))) if np.any(live) else slow
+        scale = min([slow] + [sc for reach, sc in terms if d < reach])
         return min(_CAP * density * scale, hmax)
 
     return cap

@@ -179,6 +179,20 @@ class FrozenSolution:
         """``Σ |a_m|`` ≥ ``max |F∞|``."""
         return float(np.sum(np.abs(self.coefficients)))
 
+    def trimmed(self, tol: float = 1e-17) -> FrozenSolution:
+        """The same series without its outermost harmonics while their ``Σ|a_m|`` stays
+        below ``tol`` times :attr:`bound` (they change F∞ by less than that, anywhere)."""
+        a = np.abs(self.coefficients)
+        M = (a.size - 1) // 2
+        if M == 0:
+            return self
+        pair = a[:M][::-1] + a[M + 1 :]  # |a_{-m}| + |a_m| for m = 1 .. M
+        dropped = np.cumsum(pair[::-1])  # dropping m = M, M-1, ...
+        k = int(np.searchsorted(dropped, tol * float(np.sum(a)), side="right"))
+        if k == 0:
+            return self
+        return FrozenSolution(self.coefficients[k:-k], self.omega, self.residual)
+
 
 def _frozen_parts(params, Q) -> tuple[float, float, float, float]:
     """``(φ₀, r₁, ε, Q)`` of the frozen vertex Φ∞(x) = φ₀ + r₁ cos(εx)."""
@@ -294,7 +308,7 @@ def history(
     w = np.array([r[1] * scale for r in rows_terms], dtype=complex)
     lam = np.array([r[2] for r in rows_terms], dtype=complex)
     mu = np.array([r[3] for r in rows_terms], dtype=complex)
-    a = np.ascontiguousarray(frozen.coefficients, dtype=complex)
+    a = np.ascontiguousarray(frozen.trimmed().coefficients, dtype=complex)
     # |K(t, s)| <= e^{-(t - s)} <= e^{-(t + T)} for s < -T: rows beyond this get nothing
     reach = 40.0 + math.log(max(1.0, frozen.bound))
 

@@ -96,7 +96,9 @@ def weight_table(mu, right, h, nodes) -> np.ndarray:
         C = _cached_coefficients(shapes, 1.0 if anchor else 0.0)  # (P, p, p)
         M = _moments(mu[sel, None] * steps[None, :], p, anchor)  # (terms, S, p)
         # A[t, s, P, i] = sum_k M[t, s, k] C[P, i, k], for every (step, stencil) pair
-        A = (M.reshape(-1, p) @ C.reshape(-1, p).T).reshape(sel.size, -1, p)
+        # (einsum, not BLAS: a threaded zgemm of this size can take milliseconds when the
+        # cores are busy)
+        A = np.einsum("tk,qk->tq", M.reshape(-1, p), C.reshape(-1, p)).reshape(sel.size, -1, p)
         raw = np.take(A, hid * shapes.shape[0] + sid, axis=1)  # (terms, G, p)
         W[sel] = _shifted(raw, M[:, hid, 0]) * h[None, :, None]
     return W

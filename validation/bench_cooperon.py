@@ -16,7 +16,9 @@ truncation time T, F(0), the relative error estimate, converged):
 (b) single channels against the rate (Q only; relaxation r₃ = Q, g = rate;
     resonant r₁ = Q, ε = 10·rate) over 1e-7 … 1;
 (c) time against rtol = 1e-4 … 1e-10 at two fixed points (one in the physical
-    regime, rates ~1e-6).
+    regime, rates ~1e-6);
+(d) time against ε at rate 1e-7: F itself (cost ∝ ε) below the envelopes' stability
+    limit, the harmonic envelopes (cooperon.envelope) above it.
 
 Times are the best of several calls after a warm-up call (compilation, or
 loading it from Numba's disk cache, is timed separately and printed first).
@@ -157,6 +159,22 @@ def main(argv: list[str] | None = None) -> int:
         for rtol in rtols:
             sec, sol = _time(p, rtol, repeat)
             print("  " + _row(f"{rtol:.0e}", 8, sec, sol))
+
+    # (d) the undamped oscillation: F itself below the envelopes' limit, envelopes above
+    eps_list = (
+        [1e-5, 1e-3, 0.1, 3.0, 10.0, 100.0]
+        if args.quick
+        else [1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0, 3.0, 10.0, 30.0, 100.0]
+    )
+    print("\n(d) ε at rate 1e-7 (Q = r1 = r3, g = 1e-7), rtol 1e-8; M = harmonics (0: F itself)")
+    print("  " + _header("eps", 8) + "     M")
+    for eps in eps_list:
+        try:
+            sec, sol = _time(_cube_point(1e-7, eps, 1e-7), 1e-8, repeat)
+        except ArithmeticError as exc:
+            print(f"  {eps:>8g}  not computable: {exc}")
+            continue
+        print("  " + _row(f"{eps:g}", 8, sec, sol) + f"  {sol.harmonics:4d}")
     return 0
 
 
