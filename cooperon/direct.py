@@ -431,8 +431,9 @@ def solve_direct(
             vectorized=True,
         )
         fine = refine(t, res.stats.refinement_factor)
-        if res.status != 0 and path == "auto":
-            # not reached through the envelopes: F itself, directly, where that grid fits
+        if res.status < 0 and path == "auto":
+            # failed through the envelopes: F itself, directly, where that grid fits (a
+            # status-1 result is kept: its estimate is honest, and F itself costs more)
             try:
                 t_direct = _skeleton(v, rate, T, goal, max_points, hmax)
                 env = None
@@ -464,7 +465,11 @@ def solve_direct(
         fine = refine(t, res.stats.refinement_factor)
     T = -float(t[0])
     if res.status < 0:
-        return _failed(params, v, Q, t, T, order, rtol, res)
+        if env is not None:
+            return _failed(
+                params, v, Q, t, T, order, rtol, res, env[0].combine(res.t, res.y), env[0].M
+            )
+        return _failed(params, v, Q, t, T, order, rtol, res, res.y)
     if env is None:
         F = res.y
         F0 = float(res.y[-1])
@@ -538,13 +543,13 @@ def _check_size(n: int, max_points: int, T: float) -> None:
         )
 
 
-def _failed(params, v, Q, t, T, order, rtol, res) -> DirectSolution:
+def _failed(params, v, Q, t, T, order, rtol, res, F, harmonics=0) -> DirectSolution:
     return DirectSolution(
         params=params if isinstance(params, Parameters) else None,
         vertex=v,
         Q=Q,
         t=res.t,
-        F=res.y,
+        F=F,
         F0=math.nan,
         error_estimate=math.nan,
         discretisation_error=math.nan,
@@ -556,6 +561,7 @@ def _failed(params, v, Q, t, T, order, rtol, res) -> DirectSolution:
         status=-1,
         message=f"solver failed: {res.message}",
         stats=res.stats,
+        harmonics=harmonics,
     )
 
 

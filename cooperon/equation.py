@@ -207,6 +207,13 @@ def _frozen_parts(params, Q) -> tuple[float, float, float, float]:
     phi0 = fz.constant
     if eps.size == 0:
         return phi0, 0.0, 0.0, Q
+    c_osc = fz.c[fz.alpha.imag != 0]
+    if np.any(np.abs(c_osc.imag) > 1e-14 * np.abs(c_osc)):
+        raise ValueError(
+            "Vertex: an undamped oscillation must have a real weight (c cos(εx)); a complex "
+            f"one, {c_osc[0]:.3g}, adds a sin(ε|x|) part, kinked at x = 0, which the frozen "
+            "solution and the kernel's breakpoint do not treat"
+        )
     r1 = 2.0 * float(np.sum(fz.c[fz.alpha.imag > 0]).real)
     return phi0, r1, float(eps[0]), Q
 

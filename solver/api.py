@@ -359,13 +359,14 @@ def _solve_to_tolerance(prob, t, rtol, atol, max_points, first, stats) -> Volter
     solved: dict[int, np.ndarray] = {}  # refinement factor -> solution on refine(t, factor)
     status, message = 1, ""
     while True:
-        fine = t if m == 1 else refine(t, m)
-        if fine.size > max_points:
+        size = (N - 1) * m + 1
+        if size > max_points:  # (checked before the grid is built)
             message = (
-                f"tolerance not reached: the next refinement needs {fine.size} points "
+                f"tolerance not reached: the next refinement needs {size} points "
                 f"> max_points = {max_points}"
             )
             break
+        fine = t if m == 1 else refine(t, m)
         try:
             r, Herr_f, dtype = _rhs(prob, fine, None, stats)
             # the coarser grids are refine(t, m/2) and refine(t, m/4): a solve on one of
@@ -443,7 +444,7 @@ def _solve_to_tolerance(prob, t, rtol, atol, max_points, first, stats) -> Volter
         prev_q = q
         factor = (1.5 * q) ** (1.0 / _observed_order(rho, p)) if asymptotic else 2.0
         m_new = 4 * int(math.ceil(m * factor / 4.0))
-        m = _next_factor(max(m_new, m + 4 if m > 1 else 4), N, solved)
+        m = _next_factor(max(m_new, m + 4 if m > 1 else 4), N, solved, max_points)
         stats.refinements += 1
     if best is None:
         raise ValueError(
@@ -480,12 +481,14 @@ def _broadcast_tol(atol, rtol, y: np.ndarray) -> np.ndarray:
 _SOLVE_OVERHEAD_POINTS = 4000
 
 
-def _next_factor(m_min: int, N: int, solved: dict) -> int:
-    """The refinement factor (a multiple of 4, at least ``m_min``, at most ``2 m_min``) whose
-    three grids ``m, m/2, m/4`` cost least, counting the solves already made as free.
+def _next_factor(m_min: int, N: int, solved: dict, max_points: float = math.inf) -> int:
+    """The refinement factor (a multiple of 4, at least ``m_min``, at most ``2 m_min`` and
+    within ``max_points``) whose three grids ``m, m/2, m/4`` cost least, counting the solves
+    already made as free.
 
     Doubling reuses two of the three solves (16 after 8 needs one new solve, 12 after 4
-    three), and a solve has a fixed cost besides its points.
+    three), and a solve has a fixed cost besides its points. Only ``m_min`` itself and the
+    factors that reuse a solved grid (2 or 4 times one) can be cheapest.
     """
 
     def cost(m: int) -> int:
@@ -493,7 +496,11 @@ def _next_factor(m_min: int, N: int, solved: dict) -> int:
             _SOLVE_OVERHEAD_POINTS + (N - 1) * g + 1 for g in (m, m // 2, m // 4) if g not in solved
         )
 
-    return min(range(m_min, 2 * m_min + 1, 4), key=lambda m: (cost(m), m))
+    def fits(m: int) -> bool:
+        return m % 4 == 0 and m_min <= m <= 2 * m_min and (N - 1) * m + 1 <= max_points
+
+    candidates = [m for s in solved for m in (2 * s, 4 * s) if fits(m)]
+    return min([m_min, *candidates], key=lambda m: (cost(m), m))
 
 
 def _asymptotic(rho, p: int):

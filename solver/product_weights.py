@@ -79,27 +79,42 @@ def weight_table(mu, right, h, nodes) -> np.ndarray:
     ``nodes`` (G, p) cell-local nodes; see :func:`mesh_weights`. The moments
     depend on the step only and the Lagrange coefficients on the node offsets
     only: each is computed once per distinct step and per distinct stencil,
-    and their products for all pairs in one matrix product.
+    and their products once per (step, stencil) pair that occurs (at most G:
+    on a smoothly graded mesh every cell is its own pair, as cell by cell).
     """
     mu = np.atleast_1d(np.asarray(mu, dtype=complex))
     right = np.broadcast_to(np.asarray(right, dtype=bool), mu.shape)
     h = np.asarray(h, dtype=float)
     nodes = np.asarray(nodes, dtype=float)
     p = nodes.shape[1]
+    W = np.empty((mu.size, h.size, p), dtype=complex)
+    if h.size > _JIT_ROWS:
+        # many cell shapes (a smoothly graded mesh): sorting them out costs more than it
+        # saves, the weights are formed cell shape by cell shape, in chunks (bounded memory)
+        for anchor in (True, False):
+            sel = np.flatnonzero(right == anchor)
+            for g0 in range(0, h.size if sel.size else 0, _JIT_ROWS):
+                g = slice(g0, g0 + _JIT_ROWS)
+                C = _lagrange_coefficients(nodes[g], 1.0 if anchor else 0.0)  # (chunk, p, p)
+                M = _moments(mu[sel, None] * h[None, g], p, anchor)  # (terms, chunk, p)
+                raw = np.einsum("tgk,gik->tgi", M, C)
+                W[sel, g] = _shifted(raw, M[..., 0]) * h[None, g, None]
+        return W
     steps, hid = np.unique(h, return_inverse=True)
     shapes, sid = _distinct_rows(nodes)
-    W = np.empty((mu.size, h.size, p), dtype=complex)
+    pairs, pid = np.unique(hid.ravel() * shapes.shape[0] + sid, return_inverse=True)
+    ph, ps = pairs // shapes.shape[0], pairs % shapes.shape[0]
     for anchor in (True, False):
         sel = np.flatnonzero(right == anchor)
         if sel.size == 0:
             continue
         C = _cached_coefficients(shapes, 1.0 if anchor else 0.0)  # (P, p, p)
         M = _moments(mu[sel, None] * steps[None, :], p, anchor)  # (terms, S, p)
-        # A[t, s, P, i] = sum_k M[t, s, k] C[P, i, k], for every (step, stencil) pair
+        # A[t, q, i] = sum_k M[t, step(q), k] C[stencil(q), i, k] for the pairs q that occur
         # (einsum, not BLAS: a threaded zgemm of this size can take milliseconds when the
         # cores are busy)
-        A = np.einsum("tk,qk->tq", M.reshape(-1, p), C.reshape(-1, p)).reshape(sel.size, -1, p)
-        raw = np.take(A, hid * shapes.shape[0] + sid, axis=1)  # (terms, G, p)
+        A = np.einsum("tqk,qik->tqi", M[:, ph], C[ps])
+        raw = np.take(A, pid.ravel(), axis=1)  # (terms, G, p)
         W[sel] = _shifted(raw, M[:, hid, 0]) * h[None, :, None]
     return W
 
@@ -108,12 +123,13 @@ def _distinct_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct rows of ``a`` and the index of each row among them.
 
     Rows are grouped by a 1-D key (a fixed linear combination) and every row is
-    checked against its group's representative: rows of stencil offsets that
-    differ by rounding of the mesh positions (~1e-15) share one representative,
-    which changes their weights by rounding only. If a group mixed rows that
-    differ by more, the exact ``np.unique(axis=0)`` is used instead.
+    checked against its group's representative, row by row: rows of stencil
+    offsets whose keys coincide and that differ by rounding of the mesh
+    positions (1e-13 of the row's size) share one representative, which changes
+    their weights by rounding only. If a group mixed rows that differ by more,
+    the exact ``np.unique(axis=0)`` is used instead.
     """
-    key = a @ (1.0 + np.arange(a.shape[1]) * np.sqrt(2.0))
+    key = np.einsum("gi,i->g", a, 1.0 + np.arange(a.shape[1]) * np.sqrt(2.0))
     order = np.argsort(key)
     ks = key[order]
     new = np.empty(ks.size, dtype=bool)
@@ -122,7 +138,8 @@ def _distinct_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     inv = np.empty(key.size, dtype=np.intp)
     inv[order] = np.cumsum(new) - 1
     rows = a[order[new]]
-    if np.max(np.abs(rows[inv] - a), initial=0.0) > 1e-13 * (1.0 + np.max(np.abs(a))):
+    dev = np.max(np.abs(rows[inv] - a), axis=1, initial=0.0)
+    if np.any(dev > 1e-13 * (1.0 + np.max(np.abs(a), axis=1, initial=0.0))):
         rows, inv = np.unique(a, axis=0, return_inverse=True)
         inv = inv.ravel()
     return rows, inv
@@ -134,30 +151,49 @@ def _cached_coefficients(nodes: np.ndarray, xa: float) -> np.ndarray:
     return _coefficients_of(nodes.tobytes(), nodes.shape, xa)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=32)
 def _coefficients_of(buf: bytes, shape: tuple[int, int], xa: float) -> np.ndarray:
     C = _lagrange_coefficients(np.frombuffer(buf, dtype=float).reshape(shape), xa)
     C.setflags(write=False)
     return C
 
 
+#: above this many stencils the Lagrange coefficients come from a compiled loop
+_JIT_ROWS = 4096
+
+
 def _lagrange_coefficients(nodes: np.ndarray, xa: float) -> np.ndarray:
     """``C[g, i, k]``: coefficients of the Lagrange polynomial ``L_i`` of ``nodes[g]`` in
-    powers of ``(x - xa)``; ``nodes`` has shape (G, p)."""
+    powers of ``(x - xa)``; ``nodes`` has shape (G, p).
+
+    ``L_i`` is built as the product of ``(u - (x_m - xa))`` over ``m != i``
+    (``u = x - xa``), divided by ``Π (x_i - x_m)``; NumPy over the stencils for a
+    few thousand of them, :mod:`solver._lagrange_core` (the same arithmetic,
+    compiled) for more.
+    """
     G, p = nodes.shape
-    C = np.zeros((G, p, p))
-    C[:, :, 0] = 1.0
-    den = np.ones((G, p))
-    for m in range(p):
-        r = (nodes[:, m] - xa)[:, None]
-        # multiply every L_i (i != m) by (u - r), u = x - xa
-        others = np.arange(p) != m
-        Ci = C[:, others]
-        Ci[:, :, 1:] = Ci[:, :, :-1] - r[:, :, None] * Ci[:, :, 1:]
-        Ci[:, :, 0] = -r * Ci[:, :, 0]
-        C[:, others] = Ci
-        den[:, others] *= nodes[:, others] - nodes[:, m : m + 1]
-    return C / den[:, :, None]
+    if G >= _JIT_ROWS:
+        from ._lagrange_core import lagrange_coefficients
+
+        return lagrange_coefficients(np.ascontiguousarray(nodes, dtype=float), float(xa))
+    u = nodes - xa
+    C = np.empty((G, p, p))
+    for i in range(p):
+        c = [np.ones(G)] + [np.zeros(G) for _ in range(p - 1)]
+        den = np.ones(G)
+        deg = 0
+        for m in range(p):
+            if m == i:
+                continue
+            r = u[:, m]
+            for k in range(deg + 1, 0, -1):
+                c[k] = c[k - 1] - r * c[k]
+            c[0] = -r * c[0]
+            deg += 1
+            den = den * (nodes[:, i] - nodes[:, m])
+        for k in range(p):
+            C[:, i, k] = c[k] / den
+    return C
 
 
 def _moments(z: np.ndarray, p: int, right: bool) -> np.ndarray:

@@ -283,3 +283,15 @@ def test_history_contribution_far_rows_are_negligible():
     got = float(np.asarray(H.contribution(np.array([0.0])))[0])
     want, err = _quad_history(p, fr, 0.0, T)
     assert abs(got - want) <= math.exp(-40.0) * fr.bound + err
+
+
+def test_undamped_oscillation_with_a_complex_weight_is_refused():
+    # 0.96 + 0.04 cos(12x) - 0.02 sin(12|x|): the sin(ε|x|) part is kinked at x = 0 and
+    # not periodic-smooth, so the frozen solution (harmonic balance of a cos series) would
+    # be wrong; solve_direct must refuse rather than return a converged wrong F(0)
+    from cooperon import solve_direct
+    from cooperon.vertex import Vertex
+
+    v = Vertex([0.96, 0.02 + 0.01j, 0.02 - 0.01j], [0.0, 12j, -12j])
+    with pytest.raises(ValueError, match="real weight"):
+        solve_direct(v, Q=1e-3)

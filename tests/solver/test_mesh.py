@@ -331,7 +331,7 @@ def test_cell_weights_are_the_uniform_offsets(p, z, right):
 def test_weight_table_equals_cell_by_cell_weights():
     # the table computes moments once per step and Lagrange coefficients once per stencil
     # shape; it must give the weights of mesh_weights cell by cell: with repeated steps and
-    # shapes, shapes that differ by rounding (1e-15, merged) and by more (1e-9, kept apart),
+    # shapes, shapes that differ by 1e-15 and by 1e-9 (the latter must not share weights),
     # right and left anchors. Both evaluate the same formulas in another order: 1e-14 of the
     # largest weight of the cell.
     rng = np.random.default_rng(7)
@@ -345,3 +345,20 @@ def test_weight_table_equals_cell_by_cell_weights():
         ref = mesh_weights(mu[k] * h, nodes, right[k]) * h[:, None]
         scale = np.max(np.abs(ref), axis=1, keepdims=True)
         assert np.max(np.abs(W[k] - ref) / scale) <= 1e-14, k
+
+
+def test_weight_table_on_many_cell_shapes_is_cell_by_cell():
+    # above solver.product_weights._JIT_ROWS shapes (a smoothly graded mesh) the table is
+    # formed shape by shape in chunks, with compiled Lagrange coefficients: the same weights
+    from solver import product_weights
+
+    rng = np.random.default_rng(3)
+    G = product_weights._JIT_ROWS + 1000
+    nodes = np.sort(rng.uniform(-5.0, 2.0, (G, 6)), axis=1)
+    h = rng.uniform(0.1, 10.0, G)
+    mu = np.array([1.0 + 2j, -0.3])
+    W = weight_table(mu, mu.real >= 0, h, nodes)
+    for k in range(mu.size):
+        ref = mesh_weights(mu[k] * h, nodes, mu[k].real >= 0) * h[:, None]
+        scale = np.max(np.abs(ref), axis=1, keepdims=True)
+        assert np.max(np.abs(W[k] - ref) / scale) <= 1e-12, k

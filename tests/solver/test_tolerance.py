@@ -445,3 +445,50 @@ def test_history_contribution_as_values_with_a_tolerance():
     hist = History(contribution=np.zeros(21))
     with pytest.raises(ValueError, match=r"history: with rtol/atol the contribution must be a"):
         solve_volterra(K_BAD, _f, T21, history=hist, atol=1e-8)
+
+
+def test_refinement_factor_stays_within_max_points():
+    # the next factor reuses solved grids where that is cheaper, but never beyond max_points:
+    # here 12 (481 points) fits and converges, 16 would not fit (641 > 640)
+    t = np.linspace(-20.0, 0.0, 41)
+    res = solve_volterra(
+        kernels.ExpSum([0.9], [0.0], [2.0]), lambda s: np.cos(3 * s) * np.exp(0.2 * s), t,
+        rtol=1e-5, first_refinement=4, max_points=640,
+    )  # fmt: skip
+    assert res.status == 0, res.message
+    assert res.stats.points <= 640
+
+
+def test_next_factor_reuses_solved_grids():
+    from solver.api import _next_factor
+
+    N = 1001
+    # after the level m = 4 (grids 4, 2, 1 solved): 8 needs one new solve, 12 three
+    assert _next_factor(8, N, {4: 0, 2: 0, 1: 0}) == 8
+    assert _next_factor(12, N, {4: 0, 2: 0, 1: 0}) == 16  # 16 and 8 new: cheaper than 12, 6, 3
+    assert _next_factor(12, N, {4: 0, 2: 0, 1: 0}, max_points=(N - 1) * 12 + 1) == 12
+    # nothing to reuse: the smallest factor
+    assert _next_factor(20, N, {}) == 20
+
+
+def test_oversized_refinement_is_refused_before_the_grid_is_built(monkeypatch):
+    # a refinement beyond max_points must not even be allocated (a user's 1e5-point grid
+    # refined 100x would need gigabytes): refine() is never called with such a factor
+    import solver.api as api
+
+    calls = []
+
+    def guarded(t, m):
+        calls.append(m)
+        assert (t.size - 1) * m + 1 <= 20_001, f"refine({t.size} points, {m}) built"
+        return refine(t, m)
+
+    monkeypatch.setattr(api, "refine", guarded)
+    t = np.linspace(0.0, 10.0, 1001)
+    K = kernels.ExpSum([0.5], [0.0], [1.0])
+    res = solve_volterra(K, np.ones_like, t, rtol=1e-15, first_refinement=4, max_points=20_001)
+    assert res.status == 1 and calls
+    # the first factor fits (4001 points), the next would not: the message says so
+    calls.clear()
+    res = solve_volterra(K, np.ones_like, t, rtol=1e-15, first_refinement=4, max_points=5_000)
+    assert res.status == 1 and "max_points" in res.message and calls == [4]
