@@ -26,6 +26,15 @@ def _harmonic_sum(a, omega, mu, X, L, anchor_upper):
     X = np.asarray(X, dtype=float)
     shape = np.broadcast_shapes(X.shape, np.shape(L))
     L = np.broadcast_to(np.asarray(L, dtype=float), shape)
+    if anchor_upper and X.ndim == 0 and M > 0 and mu.real > 0:
+        # rows with Re μ L >= 1: no cancellation in 1 − e^{−z L}, so split the sum
+        far = np.isfinite(L) & (L * mu.real >= 1.0)
+        if np.any(far):
+            acc = np.empty(shape, dtype=complex)
+            acc[far] = _split_upper(a, omega, mu, float(X), L[far])
+            if np.any(~far):
+                acc[~far] = _harmonic_sum(a, omega, mu, X, L[~far], True)
+            return acc
     infinite = np.isinf(L)
     acc = np.zeros(shape, dtype=complex)
     for lo in range(-M, M + 1, _BLOCK):
@@ -48,6 +57,34 @@ def _harmonic_sum(a, omega, mu, X, L, anchor_upper):
             ph = np.exp(1j * omega * np.multiply.outer(X, m))  # (R, b)
             acc += np.einsum("rb,rb,b->r", ph, g, coef)
     return acc
+
+
+def _split_upper(a, omega, mu, X, L):
+    """:func:`_harmonic_sum` anchored at the upper end, for rows with Re μ L >= 1.
+
+    ``Σ_m c_m (1 − e^{−z_m L})/z_m`` with ``c_m = a_m e^{imωX}``, ``z_m = μ + imω``, is
+    ``Σ_m c_m/z_m − e^{−μL} Σ_m (c_m/z_m) u^m`` with ``u = e^{−iωL}`` (|u| = 1): per row
+    one exponential per block of harmonics and products of u instead of an ``expm1``
+    per harmonic. (Where Re μ L < 1 the two parts would cancel: the caller keeps
+    ``expm1`` there.)
+    """
+    M = (a.size - 1) // 2
+    u = np.exp(-1j * omega * L)  # (R,)
+    acc = np.zeros(L.shape, dtype=complex)
+    total = 0.0j
+    for lo in range(-M, M + 1, _BLOCK):
+        m = np.arange(lo, min(lo + _BLOCK, M + 1), dtype=float)
+        d = a[lo + M : lo + M + m.size] * np.exp(1j * omega * m * X) / (mu + 1j * omega * m)
+        total += np.sum(d)
+        # u^m for the block: u^lo once per row, then running products
+        P = np.empty((L.size, m.size), dtype=complex)
+        P[:, 0] = np.exp(-1j * omega * lo * L)
+        if m.size > 1:
+            P[:, 1:] = u[:, None]
+            np.cumprod(P, axis=1, out=P)
+        acc += np.einsum("rb,b->r", P, d)
+    with np.errstate(under="ignore"):
+        return total - np.exp(-mu * L) * acc
 
 
 def _sums_to_infinity(a, omega, mus, X):

@@ -295,3 +295,23 @@ def test_undamped_oscillation_with_a_complex_weight_is_refused():
     v = Vertex([0.96, 0.02 + 0.01j, 0.02 - 0.01j], [0.0, 12j, -12j])
     with pytest.raises(ValueError, match="real weight"):
         solve_direct(v, Q=1e-3)
+
+
+@pytest.mark.parametrize("mu", [1.0 + 0j, 0.998 + 0j, 1.0 + 2j])
+def test_history_harmonic_sum_equals_its_definition(mu):
+    # Σ_m a_m e^{imωX} (1 − e^{−z_m L})/z_m, z_m = μ + imω, summed term by term with expm1;
+    # the implementation splits the sum where Re μ L >= 1 (products of e^{−iωL} instead of
+    # an exponential per harmonic): equal to rounding of the sum, 1e-14 of Σ|a_m|/|z_m|
+    from cooperon import _history_sums
+
+    p = Parameters(tau_over_tau1=0.2, E_tau=0.3, tau_over_tau3=0.1, gamma_tau=0.01, Dq2_tau=0.05)
+    frozen = equation.frozen_solution(p)
+    a, omega = frozen.coefficients, frozen.omega
+    m = frozen.harmonics
+    L = np.concatenate([np.geomspace(1e-6, 0.9, 50), np.geomspace(1.0, 1e5, 200)])
+    X = -123.4
+    z = mu + 1j * omega * m
+    ref = np.array([np.sum(a * np.exp(1j * omega * m * X) * -np.expm1(-z * x) / z) for x in L])
+    got = _history_sums._harmonic_sum(a, omega, mu, X, L, True)
+    assert m.size > 10  # a sum with many harmonics
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-14 * np.sum(np.abs(a / z)))
