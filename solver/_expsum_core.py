@@ -155,6 +155,37 @@ def _queues(T, N):
     return st, sc, S
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _near_cells(
+    tau, n, tn, b, j0, rt, co, start, xh, xl, sid, EM, recur, p, y, w, lam, mu, W, grow
+):  # fmt: skip
+    """Cells ``b-1 .. j0`` of term ``tau`` in row ``n`` with the row stencil (those next to
+    the diagonal), walking back from the anchor of cell ``b-1`` by step factors (for a
+    segment ending at ``n``, from ``exp(λ t_n)``). Returns (known part, coefficient of
+    ``y_n``, the factor of the last cell)."""
+    known = 0.0j
+    diag = 0.0j
+    fac = 0.0j
+    if b > j0:
+        top = b if rt else b - 1  # anchor of cell b - 1
+        if top == n:
+            fac = w[tau] * np.exp(lam[tau] * tn)
+        else:
+            fac = w[tau] * np.exp(lam[tau] * tn - mu[tau] * _dist(xh, xl, n, top))
+        for j in range(b - 1, j0 - 1, -1):
+            if j < b - 1:
+                if recur[tau]:
+                    fac *= EM[tau, sid[j + 1 if rt else j]]
+                else:
+                    dj = _dist(xh, xl, n, j + 1 if rt else j)
+                    fac = w[tau] * np.exp(lam[tau] * tn - mu[tau] * dj)
+            g = grow[n, n - 1 - j]
+            for i in range(p - 1):
+                known += fac * W[tau, g, i] * y[start + i, co]
+            diag += fac * W[tau, g, p - 1]
+    return known, diag, fac
+
+
 @numba.njit(cache=True, nogil=True)
 def step_rows(
     t, xh, xl, sid, EM, EP, recur, p, r, y, n_begin, seg_a, seg_b, piece, w, lam, mu, right,
@@ -170,10 +201,9 @@ def step_rows(
     diagonal). With ``real`` the rows keep only the real part (conjugate terms
     folded).
 
-    The body of the loop over terms is the one of :func:`step_rows_system`
-    with ``d = 1`` written out: a scalar problem then compiles no ``d × d``
-    algebra (0.8 s less compile on a cold cache), and a shared inlined helper
-    measured 35 % slower per step.
+    The loop over terms is the one of :func:`step_rows_system` with ``d = 1``: a
+    scalar problem then compiles no ``d × d`` algebra (0.8 s less compile on a cold
+    cache). Both share the near-diagonal cells (:func:`_near_cells`).
     """
     N = t.size
     T = w.size
@@ -195,24 +225,12 @@ def step_rows(
             j0 = a if a > jfin + 1 else jfin + 1
             # near cells j = b-1 .. j0 (row stencil), walking back from the anchor of cell
             # b-1 by step factors (for a segment ending at n, from exp(lambda t_n))
-            fac = 0.0j
-            if b > j0:
-                top = b if rt else b - 1  # anchor of cell b - 1
-                if top == n:
-                    fac = w[tau] * np.exp(lam[tau] * tn)
-                else:
-                    fac = w[tau] * np.exp(lam[tau] * tn - mu[tau] * _dist(xh, xl, n, top))
-                for j in range(b - 1, j0 - 1, -1):
-                    if j < b - 1:
-                        if recur[tau]:
-                            fac *= EM[tau, sid[j + 1 if rt else j]]
-                        else:
-                            dj = _dist(xh, xl, n, j + 1 if rt else j)
-                            fac = w[tau] * np.exp(lam[tau] * tn - mu[tau] * dj)
-                    g = grow[n, n - 1 - j]
-                    for i in range(p - 1):
-                        rhs += fac * W[tau, g, i] * y[start + i, 0]
-                    diag += fac * W[tau, g, p - 1]
+            known, dg, fac = _near_cells(
+                tau, n, tn, b, j0, rt, 0, start, xh, xl, sid, EM, recur, p, y, w, lam, mu,
+                W, grow,
+            )  # fmt: skip
+            rhs += known
+            diag += dg
             if hi >= a:
                 total, apos = _query(tau, st, sc, S, mu[tau], xh, xl, rt)
                 if apos >= 0:
@@ -273,24 +291,12 @@ def step_rows_system(
             j0 = a if a > jfin + 1 else jfin + 1
             # near cells j = b-1 .. j0 (row stencil), walking back from the anchor of cell
             # b-1 by step factors (for a segment ending at n, from exp(lambda t_n))
-            fac = 0.0j
-            if b > j0:
-                top = b if rt else b - 1  # anchor of cell b - 1
-                if top == n:
-                    fac = w[tau] * np.exp(lam[tau] * tn)
-                else:
-                    fac = w[tau] * np.exp(lam[tau] * tn - mu[tau] * _dist(xh, xl, n, top))
-                for j in range(b - 1, j0 - 1, -1):
-                    if j < b - 1:
-                        if recur[tau]:
-                            fac *= EM[tau, sid[j + 1 if rt else j]]
-                        else:
-                            dj = _dist(xh, xl, n, j + 1 if rt else j)
-                            fac = w[tau] * np.exp(lam[tau] * tn - mu[tau] * dj)
-                    g = grow[n, n - 1 - j]
-                    for i in range(p - 1):
-                        rhs[ro] += fac * W[tau, g, i] * y[start + i, co]
-                    diag[ro, co] += fac * W[tau, g, p - 1]
+            known, dg, fac = _near_cells(
+                tau, n, tn, b, j0, rt, co, start, xh, xl, sid, EM, recur, p, y, w, lam, mu,
+                W, grow,
+            )  # fmt: skip
+            rhs[ro] += known
+            diag[ro, co] += dg
             if hi >= a:
                 total, apos = _query(tau, st, sc, S, mu[tau], xh, xl, rt)
                 if apos >= 0:
