@@ -423,7 +423,7 @@ def solve_direct(
             model.rhs,
             t,
             method=method,
-            history=envelope.history(model, v, Q, -float(t[0]), frozen),
+            history=envelope.history(model, -float(t[0]), frozen),
             rtol=rt,
             atol=rt * (1e-2 * frozen.bound / model.dim),
             max_points=max_points,
@@ -488,7 +488,7 @@ def solve_direct(
         harmonics = model.M
 
         def F0_from(tt, TT):
-            return _F0_envelope(model, v, Q, tt, TT, frozen, method)
+            return _F0_envelope(model, tt, TT, frozen, method)
 
     trunc = 0.0
     if not periodic:
@@ -607,14 +607,14 @@ def _F0_scalar(v, Q, K, f, tt, TT, frozen, method, path) -> float:
     )
 
 
-def _F0_envelope(model, v, Q, tt, TT, frozen, method) -> float:
+def _F0_envelope(model, tt, TT, frozen, method) -> float:
     """:func:`_F0_scalar` for the envelope system (F(0) = Re Σ F_n(0))."""
     res = solve_volterra(
         model.kernel,
         model.rhs,
         tt,
         method=method,
-        history=envelope.history(model, v, Q, TT, frozen),
+        history=envelope.history(model, TT, frozen),
         error_estimate=False,
         vectorized=True,
     )

@@ -184,7 +184,7 @@ def envelope_model(v: Vertex, Q: float, M: int) -> EnvelopeModel:
     return EnvelopeModel(omega, M, K, slow, forcing)
 
 
-def history(model: EnvelopeModel, v: Vertex, Q: float, T: float, frozen: FrozenSolution):
+def history(model: EnvelopeModel, T: float, frozen: FrozenSolution):
     r"""History of the envelope system on ``[−T, 0]``: ``F_n = a_n`` before ``−T``.
 
     A term ``w e^{λ_s t − z(t − s)}`` (``z = μ + inω``) from component ``n`` to
@@ -199,13 +199,11 @@ def history(model: EnvelopeModel, v: Vertex, Q: float, T: float, frozen: FrozenS
     a = np.zeros(2 * M + 1, dtype=complex)
     lo = max(-M, -Mf)
     a[lo + M : -lo + M + 1] = a_f[lo + Mf : -lo + Mf + 1]
-    scale = 1.0 / (1.0 + Q)
-    left, right = _terms(v, Q)
-    single = left == right
+    # the kernel's own pieces: left of the kink (side 0) and right of it (side 1), or one
+    # piece for all s when Φ has no kink
+    single = not isinstance(model.kernel, Piecewise)
+    pieces = list(enumerate([model.kernel] if single else model.kernel.pieces))
     reach = 40.0 + math.log(max(1.0, frozen.bound))
-    pieces = [(0, _piece(left, scale, model.omega, M))]
-    if not single:
-        pieces.append((1, _piece(right, scale, model.omega, M)))
 
     def contribution(t):
         t = np.atleast_1d(np.asarray(t, dtype=float))

@@ -203,7 +203,9 @@ def step_rows(
 
     The loop over terms is the one of :func:`step_rows_system` with ``d = 1``: a
     scalar problem then compiles no ``d × d`` algebra (0.8 s less compile on a cold
-    cache). Both share the near-diagonal cells (:func:`_near_cells`).
+    cache). Both share the near-diagonal cells (:func:`_near_cells`); the few lines
+    of the window query are written out in both (as one more inlined helper they
+    measured 20 % slower per step: 2.44–2.60 s against 1.98–2.17 s on 807 549 points).
     """
     N = t.size
     T = w.size

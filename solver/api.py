@@ -299,11 +299,7 @@ def _solve_once(prob, t, fvals, error_estimate, stats) -> VolterraResult:
     if error_estimate and np.any(est > np.abs(y) + np.max(np.abs(y)) * 1e-8):
         message += (
             "; the error estimate exceeds the solution at some points (not resolved there"
-            + (
-                f", or {prob.method!r} unstable on these steps: see COARSE_STEP_LIMIT)"
-                if prob.method in COARSE_STEP_LIMIT
-                else ")"
-            )
+            f"{_step_limit_hint(prob)})"
         )
     return VolterraResult(t, y, est, prob.method, prob.order, 0, message, stats)
 
@@ -315,14 +311,22 @@ def _solve_once(prob, t, fvals, error_estimate, stats) -> VolterraResult:
 COARSE_STEP_LIMIT: dict[str, float] = {"gregory8": 20.0}
 
 
+def _step_limit_hint(prob) -> str:
+    """``", or <method> unstable on these steps: ..."`` for a method with a coarse-step limit."""
+    if prob.method not in COARSE_STEP_LIMIT:
+        return ""
+    return (
+        f", or the steps too long for {prob.method!r}: it is unstable on steps longer than "
+        f"~{COARSE_STEP_LIMIT[prob.method]:g}/Re(mu) of an exponential term, gregory6 is not "
+        "(COARSE_STEP_LIMIT)"
+    )
+
+
 def _overflow_message(prob) -> str:
-    msg = "the solution overflowed (NaN or inf); the kernel may be too large for this grid"
-    if prob.method in COARSE_STEP_LIMIT:
-        msg += (
-            f" (or the steps too long for {prob.method!r}: it is unstable on steps longer than "
-            f"~{COARSE_STEP_LIMIT[prob.method]:g}/Re(mu) of an exponential term; gregory6 is not)"
-        )
-    return msg
+    hint = _step_limit_hint(prob)
+    return "the solution overflowed (NaN or inf); the kernel may be too large for this grid" + (
+        f" ({hint[2:]})" if hint else ""
+    )
 
 
 def _short_grid_estimate(prob, t, r, y, dtype, stats):
@@ -369,18 +373,10 @@ def _solve_to_tolerance(prob, t, rtol, atol, max_points, first, stats) -> Volter
         fine = t if m == 1 else refine(t, m)
         try:
             r, Herr_f, dtype = _rhs(prob, fine, None, stats)
-            # the coarser grids are refine(t, m/2) and refine(t, m/4): a solve on one of
-            # them made by an earlier refinement is the same solve (same points, same r)
-            y1 = _run(prob, fine, r, dtype, stats)
-            y2 = solved.get(m // 2) if m > 1 else None
-            if y2 is None:
-                y2 = _run(prob, fine[::2], r[::2], dtype, stats)
-            y4 = solved.get(m // 4) if m > 1 else None
-            if y4 is None:
-                y4 = _run(prob, fine[::4], r[::4], dtype, stats)
-            solved[m] = y1
-            if m % 4 == 0:  # (with m = 1 the coarser grids are t[::2], t[::4])
-                solved[m // 2], solved[m // 4] = y2, y4
+            # the coarser grids are refine(t, m/2) and refine(t, m/4), maybe solved already
+            y1, y2, y4 = (
+                _coarse_solve(prob, fine, r, dtype, stats, m, k, solved) for k in (1, 2, 4)
+            )
         except _Failed as exc:
             if best is None:
                 return _failed(t, np.zeros((N,) + prob.vshape), prob, str(exc), stats)
@@ -479,6 +475,19 @@ def _broadcast_tol(atol, rtol, y: np.ndarray) -> np.ndarray:
 
 #: fixed cost of one discrete solve, in grid points of its work (weights, stencils, set-up)
 _SOLVE_OVERHEAD_POINTS = 4000
+
+
+def _coarse_solve(prob, fine, r, dtype, stats, m, k, solved) -> np.ndarray:
+    """The solve on ``fine[::k]`` = ``refine(t, m/k)``, or the one an earlier refinement made
+    on that grid (the same points and the same r: the same solve); remembered in ``solved``.
+    With m = 1 the coarser grids are ``t[::2]``, ``t[::4]``, no refinements of ``t``."""
+    key = m // k if m % k == 0 else None
+    y = solved.get(key) if key is not None else None
+    if y is None:
+        y = _run(prob, fine[::k], r[::k], dtype, stats)
+        if key is not None:
+            solved[key] = y
+    return y
 
 
 def _next_factor(m_min: int, N: int, solved: dict, max_points: float = math.inf) -> int:

@@ -90,15 +90,11 @@ def weight_table(mu, right, h, nodes) -> np.ndarray:
     W = np.empty((mu.size, h.size, p), dtype=complex)
     if h.size > _JIT_ROWS:
         # many cell shapes (a smoothly graded mesh): sorting them out costs more than it
-        # saves, the weights are formed cell shape by cell shape, in chunks (bounded memory)
-        for anchor in (True, False):
-            sel = np.flatnonzero(right == anchor)
-            for g0 in range(0, h.size if sel.size else 0, _JIT_ROWS):
-                g = slice(g0, g0 + _JIT_ROWS)
-                C = _lagrange_coefficients(nodes[g], 1.0 if anchor else 0.0)  # (chunk, p, p)
-                M = _moments(mu[sel, None] * h[None, g], p, anchor)  # (terms, chunk, p)
-                raw = np.einsum("tgk,gik->tgi", M, C)
-                W[sel, g] = _shifted(raw, M[..., 0]) * h[None, g, None]
+        # saves, the weights are those of each cell, in chunks (bounded memory)
+        for g0 in range(0, h.size, _JIT_ROWS):
+            g = slice(g0, g0 + _JIT_ROWS)
+            for k in range(mu.size):
+                W[k, g] = mesh_weights(mu[k] * h[g], nodes[g], right[k]) * h[g, None]
         return W
     steps, hid = np.unique(h, return_inverse=True)
     shapes, sid = _distinct_rows(nodes)

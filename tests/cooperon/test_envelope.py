@@ -53,7 +53,7 @@ def test_history_sums_to_the_scalar_history():
     model = envelope.envelope_model(v, Q, 8)
     t = np.linspace(-T, 0.0, 401)
     Hs = equation.history(v, T, frozen, Q=Q).contribution(t)
-    He = model.combine(t, envelope.history(model, v, Q, T, frozen).contribution(t))
+    He = model.combine(t, envelope.history(model, T, frozen).contribution(t))
     assert np.max(np.abs(Hs)) > 1e-3  # the test compares something
     np.testing.assert_allclose(He, Hs, rtol=0, atol=1e-13 * np.max(np.abs(Hs)))
 
