@@ -61,13 +61,18 @@ _H0 = 1.0
 _CELLS = 4
 #: largest step of the skeleton, in units of the slow scales of F
 _CAP = 2.0
-#: relative accuracy below this many eps/(Q + rate) is not aimed at (conditioning floor)
-_COND_FLOOR = 1.0
+#: the grid is refined for at most this many times the conditioning floor eps/(Q + rate):
+#: closer to it the rounding noise of the solutions misleads the Richardson estimate into
+#: refining further (rate 1e-7: 95 233 points for nothing at 1x, 2 817 at 2x)
+_COND_FLOOR = 2.0
 #: a truncation bound below this fraction of rtol |F(0)| is reported as the truncation error
 #: (else, unless it is below a tenth of the discretisation estimate, the error is measured)
 _BOUND_REPORTED = 2e-3
 #: terms of Φ below this weight at a distance no longer limit the step there
 _ALIVE = 1e-17
+#: error of F(0) per unit of (layer size × last step) where the last step is ≥ τ
+#: (measured 0.21; :func:`_layer_step`)
+_LAYER_GAIN = 0.5
 
 
 @dataclass
@@ -248,19 +253,68 @@ def _step_cap(v: Vertex, rate: float, density: float = 1.0, hmax: float = math.i
     return cap
 
 
-def _skeleton_args(v: Vertex, rate: float, T: float, rtol: float, hmax: float = math.inf) -> tuple:
+def _layer_size(v: Vertex) -> float:
+    """Bound A of the relative size of the layer ~e^{t} of F at t = 0 (docs/envelopes.md).
+
+    A decaying term c e^{−α|x|} of Φ has a kink at x = 0; in Eq. (24) it sits
+    at t' = 2t and puts into F a layer at t = 0 of relative size at most
+    |c| min(2, 4|α|).
+    """
+    c, a = v.decaying
+    return float(np.sum(np.abs(c) * np.minimum(2.0, 4.0 * np.abs(a))))
+
+
+def _layer_step(v: Vertex, rtol: float, share: float = 1e-3) -> float:
+    """Longest skeleton step at t = 0 that may leave the layer of F there unresolved.
+
+    A step h ≫ τ there does not resolve the layer (:func:`_layer_size`), and the
+    row of F(0), whose diagonal weight is then 1 − O(τ/h), turns it into an
+    error of about A h/5 (measured: 0.21 A h, first order in h; 0.5 A h is added to
+    the error estimate, :data:`_LAYER_GAIN`). The step returned, refined 4x,
+    keeps it below ``share/8`` of rtol. A first-order error even well below
+    rtol makes the Richardson estimate distrust the refinement (and refine
+    more), so F itself keeps it at 1e-4 rtol; the envelopes, which need long
+    steps, at rtol/20.
+    """
+    layer = _layer_size(v)
+    return share * rtol / layer if layer > 0 else math.inf
+
+
+def _skeleton_args(
+    v: Vertex, rate: float, T: float, rtol: float, hmax: float = math.inf, h0: float | None = None
+) -> tuple:
     """Arguments of :func:`cooperon.grid.doubling_mesh` for the scales of ``v``.
 
     Steps scale like rtol^(1/5) (the order of the method where the memory is
-    shorter than the step), from their values at rtol = 1e-6.
+    shorter than the step), from their values at rtol = 1e-6. The step at
+    t = 0 is the fastest scale of Φ, and τ as well unless F has no layer
+    there that matters (:func:`_layer_step`); ``h0`` sets it instead.
     """
     density = float(np.clip((rtol / 1e-6) ** 0.2, 0.25, 2.0))
-    fast = min(1.0, v.shortest_scale())
-    return (T, _H0 * fast * density, _CELLS, _step_cap(v, rate, density, hmax))
+    cap = _step_cap(v, rate, density, hmax)
+    if h0 is None:
+        fast = _H0 * density * v.shortest_scale()
+        h0 = min(_H0 * density, fast)
+        layer = _layer_step(v, rtol)
+        if layer > h0:
+            # no layer to resolve: up to the scales of Φ and F there
+            h0 = max(h0, min(fast, layer, cap(0.0), _h0_max(T)))
+    return (T, h0, _CELLS, cap)
+
+
+def _h0_max(T: float) -> float:
+    """Longest first step: two octaves at least (9 points, enough for every method)."""
+    return T / (2 * _CELLS)
 
 
 def _skeleton(
-    v: Vertex, rate: float, T: float, rtol: float, max_points: int, hmax: float = math.inf
+    v: Vertex,
+    rate: float,
+    T: float,
+    rtol: float,
+    max_points: int,
+    hmax: float = math.inf,
+    h0: float | None = None,
 ) -> np.ndarray:
     """The grid handed to the solver (it refines it at least 4x), for the scales of ``v``
     (Φ itself, or Φ without its undamped oscillation for the envelopes).
@@ -272,7 +326,7 @@ def _skeleton(
         oscillation much faster than the history is long: the cost grows like
         ε T).
     """
-    args = _skeleton_args(v, rate, T, rtol, hmax)
+    args = _skeleton_args(v, rate, T, rtol, hmax, h0)
     n = doubling_mesh_size(*args)
     if 4 * n > max_points:
         why = (
@@ -378,9 +432,10 @@ def solve_direct(
 
     # the conditioning floor: F(0) ~ 1/(Q + rate) amplifies the rounding of the kernel
     # mass, so relative errors below ~eps/(Q + rate) cannot be reached; the grid is
-    # refined for the larger of the two, and the status says so if rtol is below it
-    floor = _COND_FLOOR * np.finfo(float).eps / rate
-    goal = max(rtol, floor)
+    # refined for the larger of rtol and _COND_FLOOR floors, and the status says so if
+    # rtol is below that
+    floor = np.finfo(float).eps / rate
+    goal = max(rtol, _COND_FLOOR * floor)
     # a method unstable on long steps (gregory8) keeps every step, also of the coarsest
     # Richardson grid (the skeleton itself), within 0.8 of its limit for the fastest
     # memory e^{-(1 + Re α)(t - s)} of the kernel
@@ -399,7 +454,9 @@ def solve_direct(
     f = equation.rhs(v, Q)
     env = t_direct = None
     if h is None and path in ("auto", "envelope"):
-        env = _envelope_plan(v, Q, rate, T, goal, frozen, method, hmax, forced=path == "envelope")
+        env = _envelope_plan(
+            v, Q, rate, T, goal, frozen, method, hmax, max_points, forced=path == "envelope"
+        )
     if h is not None:
         n_q = max(int(math.ceil(T / (4 * h))), order)
         _check_size(4 * n_q + 1, max_points, T)
@@ -415,8 +472,8 @@ def solve_direct(
         )
         fine = t
     if env is not None:
-        model, tail = env
-        t = _skeleton(model.slow, rate, T, goal, max_points, hmax)
+        model, tail, h0, env_points = env
+        t = _skeleton(model.slow, rate, T, goal, env_points, hmax, h0)
         rt = _pointwise_rtol(v, Q, t, 0.5 * goal)
         res = solve_volterra(
             model.kernel,
@@ -426,7 +483,7 @@ def solve_direct(
             history=envelope.history(model, -float(t[0]), frozen),
             rtol=rt,
             atol=rt * (1e-2 * frozen.bound / model.dim),
-            max_points=max_points,
+            max_points=env_points,
             first_refinement=4,
             vectorized=True,
         )
@@ -490,6 +547,10 @@ def solve_direct(
         def F0_from(tt, TT):
             return _F0_envelope(model, tt, TT, frozen, method)
 
+    h_last = float(fine[-1] - fine[-2])
+    if h_last >= 1.0:
+        # the layer of F at t = 0 is not resolved by steps of τ and more (_layer_step)
+        disc += _LAYER_GAIN * _layer_size(v if env is None else model.slow) * h_last * abs(F0)
     trunc = 0.0
     if not periodic:
         bound = math.exp(_log_truncation_bound(v, Q, T, scale)) * abs(F0)
@@ -504,10 +565,10 @@ def solve_direct(
     else:
         status = 1
         why = res.message if res.status != 0 else "truncation or conditioning"
-        if rtol < floor:
+        if rtol < goal:
             why = (
-                f"rtol is below the conditioning floor {floor:.2g} = {_COND_FLOOR:g} eps/(Q + "
-                f"rate) of Eq. (24); about {floor:.1g} is reachable"
+                f"rtol is below the conditioning floor eps/(Q + rate) = {floor:.2g} of Eq. (24) "
+                f"(the grid is refined for {goal:.2g}); about {goal:.1g} is reachable"
             )
         message = (
             f"requested rtol={rtol:g} not reached: estimated relative error "
@@ -525,7 +586,7 @@ def solve_direct(
         discretisation_error=disc,
         truncation_error=trunc,
         T=T,
-        h=float(fine[-1] - fine[-2]),
+        h=h_last,
         order=res.order,
         rtol=rtol,
         status=status,
@@ -623,16 +684,23 @@ def _F0_envelope(model, tt, TT, frozen, method) -> float:
 
 #: largest harmonic the envelope system is used with (its size is 2M + 1)
 _ENVELOPE_MAX_M = 6
+#: below MIN_OMEGA, the envelope grid's first step allows refinements up to this factor
+_ENVELOPE_REFINE = 64
 
 
-def _envelope_plan(v, Q, rate, T, rtol, frozen, method, hmax, forced=False):
-    """``(EnvelopeModel, neglected part)`` if the envelopes are the cheaper way, else None.
+def _envelope_plan(v, Q, rate, T, rtol, frozen, method, hmax, max_points, forced=False):
+    """``(EnvelopeModel, neglected part, h0, max_points)`` if the envelopes are the cheaper
+    way, else None.
 
-    Only where the method is stable on the envelope equations
-    (:data:`cooperon.envelope.MIN_OMEGA`). Cost model: grid points times kernel
-    terms (plus the ``d × d`` solve of a row for the system); the envelopes
-    are taken when they cost less than half. With ``forced`` they are taken
-    whenever they are stable.
+    Only where the method is stable on the envelope equations: for ω at least
+    :data:`cooperon.envelope.MIN_OMEGA` on the usual grid, and below it on a grid
+    whose every step has ωh at least :data:`cooperon.envelope.MIN_PHASE_STEP`
+    (its first step h0 is then ≥ 8 that over ω, and the refinement is held to
+    keep ωh; possible where the layer of F at t = 0 allows such steps,
+    :func:`_layer_step`, and 1/rate ≫ 1/ω). Cost
+    model: grid points times kernel terms (plus the ``d × d`` solve of a row for
+    the system); the envelopes are taken when they cost less than half. With
+    ``forced`` they are taken whenever they are stable.
     """
     if v.frequencies.size != 1 or frozen.omega == 0:
         if forced:
@@ -640,26 +708,42 @@ def _envelope_plan(v, Q, rate, T, rtol, frozen, method, hmax, forced=False):
                 "path='envelope' needs exactly one undamped oscillation in Φ (r₁ > 0, ε > 0)"
             )
         return None
-    if frozen.omega < envelope.MIN_OMEGA[method]:
-        if forced:
-            raise ValueError(
-                f"path='envelope' with method={method!r} needs ε >= "
-                f"{envelope.MIN_OMEGA[method]:g} (below, the method is unstable on the envelope "
-                f"equations), got ε = {frozen.omega:g}"
-            )
-        return None
     M, tail = envelope.harmonics_needed(frozen, rtol)
     if M > _ENVELOPE_MAX_M and not forced:
         return None
     model = envelope.envelope_model(v, Q, M)
+    h0 = None
+    if frozen.omega < envelope.MIN_OMEGA[method]:
+        # long steps only: the first one at most the slow scale there, and ωh ≥ the limit
+        # on the finest grid the refinement may reach
+        zeta = envelope.MIN_PHASE_STEP[method]
+        T0, _, _, cap = _skeleton_args(model.slow, rate, T, rtol, hmax)
+        h0 = min(
+            cap(0.0),
+            _ENVELOPE_REFINE * zeta / frozen.omega,
+            _layer_step(model.slow, rtol, 0.4),
+            _h0_max(T),
+        )
+        m_max = math.floor(frozen.omega * h0 / zeta)
+        if m_max < 8:
+            if forced:
+                raise ValueError(
+                    f"path='envelope' with method={method!r} needs ε >= "
+                    f"{envelope.MIN_OMEGA[method]:g}, or steps of at least "
+                    f"{8 * zeta:g}/ε where F varies slowly (below, the method is unstable on "
+                    f"the envelope equations), got ε = {frozen.omega:g}"
+                )
+            return None
+        n = doubling_mesh_size(T0, h0, _CELLS, cap)
+        max_points = min(max_points, (n - 1) * m_max + 1)
     if forced:
-        return model, tail
-    n_env = doubling_mesh_size(*_skeleton_args(model.slow, rate, T, rtol, hmax))
+        return model, tail, h0, max_points
+    n_env = doubling_mesh_size(*_skeleton_args(model.slow, rate, T, rtol, hmax, h0))
     n_dir = doubling_mesh_size(*_skeleton_args(v, rate, T, rtol, hmax))
     d = model.dim
     cost_env = n_env * (_n_terms(model.kernel) + d * d)
     cost_dir = n_dir * _n_terms(equation.kernel(v, Q))
-    return (model, tail) if cost_env < 0.5 * cost_dir else None
+    return (model, tail, h0, max_points) if cost_env < 0.5 * cost_dir else None
 
 
 def _n_terms(K) -> int:

@@ -52,16 +52,24 @@ from solver.kernels import ExpSum, Piecewise
 from .equation import FrozenSolution, _terms, _two_t
 from .vertex import Vertex
 
-__all__ = ["EnvelopeModel", "envelope_model", "harmonics_needed", "MIN_OMEGA"]
+__all__ = ["EnvelopeModel", "envelope_model", "harmonics_needed", "MIN_OMEGA", "MIN_PHASE_STEP"]
 
-#: smallest ω at which each method is stable on the envelope equations. The components
-#: n ≠ 0 carry a kernel of mass up to ~1/|1 + inω| with a rotating phase; on the model
-#: problem y = f + ∫ e^{−(1+iω)(t−s)} y ds (mass 1/|1+iω|) the Gregory rules with
-#: Lagrange end stencils blow up for steps h with hω of a few units below these ω
-#: (measured with 121 steps h in [0.01, 100]: gregory4 up to ω = 0.7, gregory6 up to 7,
-#: gregory8 up to 20; the trapezoidal rule never): the limits carry a margin of ~1.3–2
-#: (tests/cooperon/test_envelope.py checks them).
+#: smallest ω at which each method is stable on the envelope equations with steps from
+#: ~τ/100 up. The components n ≠ 0 carry a kernel of mass up to ~1/|1 + inω| with a
+#: rotating phase; on the model problem y = f + ∫ e^{−(1+iω)(t−s)} y ds (mass 1/|1+iω|)
+#: the Gregory rules with Lagrange end stencils blow up for steps h with hω of a few units
+#: below these ω (measured with 121 steps h in [0.01, 100]: gregory4 up to ω = 0.7,
+#: gregory6 up to 7, gregory8 up to 20; the trapezoidal rule never): the limits carry a
+#: margin of ~1.3–2 (tests/cooperon/test_envelope.py checks them).
 MIN_OMEGA = {"trapezoidal": 0.0, "gregory4": 2.0, "gregory6": 10.0, "gregory8": 40.0}
+
+#: below MIN_OMEGA, the smallest phase step ωh for which each method is stable on the
+#: envelope equations, whatever ω: the unstable steps form a band of ωh (on the model
+#: problem with 1500 equal steps and ω from 1e-4 to 3: gregory4 unstable at ωh ≈ 1–2,
+#: gregory6 at 1–8, gregory8 at 0.5–20; stable from 3, 10 and 50). A grid whose every
+#: step has ωh at least this (a margin of 1.3–1.6) is stable, at any ω
+#: (tests/cooperon/test_envelope.py checks them).
+MIN_PHASE_STEP = {"trapezoidal": 0.0, "gregory4": 4.0, "gregory6": 16.0, "gregory8": 80.0}
 
 
 @dataclass(frozen=True)

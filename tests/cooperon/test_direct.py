@@ -302,3 +302,62 @@ def test_gregory8_keeps_its_steps_within_its_stability_limit():
     p = P(tau_over_tau1=third, tau_over_tau3=third, E_tau=1e-4, gamma_tau=1e-7, Dq2_tau=third)
     with pytest.raises(ArithmeticError, match="stability limit of the method; gregory6"):
         solve_direct(p, method="gregory8")
+
+
+# --------------------------------------------------------------------------
+# the layer of F at t = 0 and the first step of the grid (docs/envelopes.md)
+# --------------------------------------------------------------------------
+
+
+def _F_on_grid(p, h0, m, T=2.5e5):
+    """F of Eq. (24) on the skeleton with first step h0, refined m times (no estimate)."""
+    from cooperon import direct, equation
+    from cooperon.grid import doubling_mesh
+    from solver import solve_volterra
+    from solver.mesh import refine
+
+    v, Q = equation.model(p)
+    frozen = equation.frozen_solution(v, Q=Q)
+    t = doubling_mesh(*direct._skeleton_args(v, Q + v.dephasing, T, 1e-8, h0=h0))
+    tt = refine(t, m)
+    res = solve_volterra(equation.kernel(v, Q), equation.rhs(v, Q), tt, method="gregory6",
+                         history=equation.history(v, -float(tt[0]), frozen, Q=Q),
+                         error_estimate=False, vectorized=True)  # fmt: skip
+    return tt, res.y
+
+
+@pytest.mark.parametrize("r3,g", [(1e-4, 1e-7), (1e-3, 1e-7), (1e-4, 1e-6)])
+def test_unresolved_layer_costs_f0_a_first_order_error(r3, g):
+    # steps of 250 and 125 τ at t = 0 against a grid resolving τ there: only F(0) is off
+    # (the rows before it agree to 1e-11), by C A h with A = 8 r₃ g the layer's size and
+    # C ≈ 0.21, below the _LAYER_GAIN = 0.5 that solve_direct adds to its estimate
+    from cooperon import direct, equation
+
+    p = Parameters(tau_over_tau3=r3, gamma_tau=g, Dq2_tau=1e-4)
+    A = direct._layer_size(equation.model(p)[0])
+    assert A == pytest.approx(8 * r3 * g)  # c = r₃, α = 2g
+    tr, yr = _F_on_grid(p, 1.0, 16)
+    errs = []
+    for m in (4, 8):
+        tt, y = _F_on_grid(p, 1000.0, m)
+        h = tt[-1] - tt[-2]
+        errs.append(abs(y[-1] - yr[-1]) / abs(yr[-1]))
+        assert 0.15 * A * h <= errs[-1] <= direct._LAYER_GAIN * A * h
+        # a row before t = 0 on both grids
+        j = int(np.flatnonzero(np.isclose(tt, -2000.0))[0])
+        k = int(np.flatnonzero(np.isclose(tr, -2000.0))[0])
+        assert abs(y[j] - yr[k]) <= 1e-11 * abs(yr[k])
+    assert errs[0] / errs[1] == pytest.approx(2.0, rel=0.1)  # first order
+
+
+def test_first_step_follows_the_layer():
+    # no decaying term: no layer, the first step is the slow scale (here 1/(2g) is absent,
+    # ε = 1e-4: the oscillation); a strong layer: the first step is ~τ
+    from cooperon import direct, equation
+
+    v, Q = equation.model(Parameters(tau_over_tau1=1e-6, E_tau=1e-4, Dq2_tau=1e-6))
+    h0 = direct._skeleton_args(v, Q + v.dephasing, 1e7, 1e-8)[1]
+    assert h0 == pytest.approx((1e-2) ** 0.2 / 1e-4)  # density × 1/ε
+    v, Q = equation.model(Parameters(tau_over_tau3=0.1, gamma_tau=0.1, Dq2_tau=1e-3))
+    h0 = direct._skeleton_args(v, Q + v.dephasing, 1e4, 1e-8)[1]
+    assert h0 == pytest.approx((1e-2) ** 0.2)

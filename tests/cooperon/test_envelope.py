@@ -100,6 +100,73 @@ def test_below_the_limit_a_method_blows_up():
     assert _model_problem_error(4.0, 0.631, "gregory6") > 1.0
 
 
+@pytest.mark.parametrize("method", ["gregory4", "gregory6", "gregory8"])
+@pytest.mark.parametrize("omega", [1e-4, 1e-2, 1.0])
+def test_long_phase_steps_are_stable_at_any_omega(method, omega):
+    # below MIN_OMEGA the envelopes run on steps with ωh >= MIN_PHASE_STEP: stable there
+    # (the unstable band of ωh lies below it) whatever ω, to 1e-10 over 1500 steps
+    zeta = envelope.MIN_PHASE_STEP[method]
+    errs = [_model_problem_error(omega, k * zeta / omega, method) for k in (1.0, 3.0, 100.0)]
+    assert max(errs) <= 1e-10, f"{method} at ω = {omega}: errors {errs}"
+
+
+@pytest.mark.parametrize("omega", [1e-4, 1e-2])
+def test_inside_the_band_of_phase_steps_a_method_blows_up(omega):
+    # the negative control: gregory6 with ωh = 4, inside its unstable band 1-8
+    assert _model_problem_error(omega, 4.0 / omega, "gregory6") > 1.0
+
+
+@pytest.mark.parametrize("eps", [0.03, 0.3, 3.0])
+def test_slow_oscillation_at_tiny_rates_through_long_steps(eps):
+    # rate 1e-7 and ε below MIN_OMEGA, r₃ = 0: F = F∞ (harmonic balance) exactly (F itself
+    # needs only a short history; here the envelopes are forced over the T of a rate of 1e-7)
+    third = 1e-7 / 3
+    p = P(tau_over_tau1=third, E_tau=eps, Dq2_tau=2 * third)
+    sol = solve_direct(p, rtol=1e-8, path="envelope", T=2e8)
+    ref = equation.frozen_solution(p).value_at_zero
+    assert sol.harmonics >= 1 and sol.converged, sol.message
+    # every step of the finest grid is long enough in phase (the shortest is at t = 0)
+    assert eps * sol.h >= envelope.MIN_PHASE_STEP["gregory6"] * (1 - 1e-12)
+    assert sol.stats.points < 20_000
+    assert abs(sol.F0 - ref) <= max(10 * sol.error_estimate, 1e-13 * abs(ref))
+
+
+@pytest.mark.parametrize(
+    "rate,eps,g,rtol", [(1e-4, 0.1, 1e-7, 1e-6), (1e-3, 1.0, 1e-9, 1e-8), (1e-4, 0.3, 1e-8, 1e-7)]
+)
+def test_long_step_envelopes_agree_with_f_itself(rate, eps, g, rtol):
+    # with a decaying term (a layer at t = 0 that allows the long steps) against F itself
+    # on its own grid resolving ε (up to ~1e5 points): within the two estimates, and the
+    # true error of each below 10x its estimate
+    p = _cube(rate, eps, g)
+    env = solve_direct(p, rtol=rtol)
+    assert env.harmonics >= 1 and env.converged, env.message
+    assert eps * env.h >= envelope.MIN_PHASE_STEP["gregory6"] * (1 - 1e-12)
+    ref = _direct_without_envelopes(p, rtol=min(1e-9, rtol / 10))
+    assert ref.converged and ref.harmonics == 0, ref.message
+    diff = abs(env.F0 - ref.F0)
+    assert diff <= 1.5 * (env.error_estimate + ref.error_estimate), (
+        f"diff {diff / abs(ref.F0):.3g}, estimates {env.relative_error_estimate:.3g} "
+        f"and {ref.relative_error_estimate:.3g}"
+    )
+    assert diff <= rtol * abs(ref.F0)
+
+
+def test_envelopes_are_not_used_where_the_layer_forbids_long_steps():
+    # rate 1e-5, ε = 0.1, g = 1e-5: the layer at t = 0 (A = 4 r₃ g ≈ 1.3e-10) allows first
+    # steps of ~30 τ at rtol 1e-8, too short for ωh >= 16 with a refinement of 8
+    from cooperon import direct
+
+    p = _cube(1e-5, 0.1, 1e-5)
+    v, Q = equation.model(p)
+    frozen = equation.frozen_solution(v, Q=Q)
+    plan = direct._envelope_plan(v, Q, Q + v.dephasing, 1e7, 1e-8, frozen, "gregory6",
+                                 np.inf, 2_000_001)  # fmt: skip
+    assert plan is None
+    with pytest.raises(ValueError, match=r"or steps of at least 128/ε"):
+        solve_direct(p, path="envelope")
+
+
 # --------------------------------------------------------------------------
 # F(0) through the envelopes against independent references
 # --------------------------------------------------------------------------
@@ -155,14 +222,14 @@ def test_envelopes_agree_with_the_direct_solution(rate, eps, g):
     )
 
 
-def _direct_without_envelopes(p):
+def _direct_without_envelopes(p, rtol=1e-10):
     """solve_direct for F itself (the envelope path switched off)."""
     import cooperon.direct as d
 
     saved = d._envelope_plan
     d._envelope_plan = lambda *a, **k: None
     try:
-        return solve_direct(p, rtol=1e-10)
+        return solve_direct(p, rtol=rtol)
     finally:
         d._envelope_plan = saved
 
