@@ -70,6 +70,9 @@ _COND_FLOOR = 2.0
 _BOUND_REPORTED = 2e-3
 #: terms of Φ below this weight at a distance no longer limit the step there
 _ALIVE = 1e-17
+#: below MIN_OMEGA the envelopes take long steps at t = 0 where the layer is at most this
+#: times rtol; F(0), first order in h there, is extrapolated (_F0_extrapolated)
+_LAYER_EXTRAPOLATED = 0.1
 #: error of F(0) per unit of (layer size × last step) where the last step is ≥ τ
 #: (measured 0.21; :func:`_layer_step`)
 _LAYER_GAIN = 0.5
@@ -472,9 +475,13 @@ def solve_direct(
         )
         fine = t
     if env is not None:
-        model, tail, h0, env_points = env
+        model, tail, h0, env_points, extrapolate = env
         t = _skeleton(model.slow, rate, T, goal, env_points, hmax, h0)
         rt = _pointwise_rtol(v, Q, t, 0.5 * goal)
+        if extrapolate:
+            # F(0) has a first-order error from the layer there: the refinement follows the
+            # other points, and F(0) is extrapolated (_F0_extrapolated)
+            rt[-1] = 0.5
         res = solve_volterra(
             model.kernel,
             model.rhs,
@@ -488,9 +495,16 @@ def solve_direct(
             vectorized=True,
         )
         fine = refine(t, res.stats.refinement_factor)
-        if res.status < 0 and path == "auto":
-            # failed through the envelopes: F itself, directly, where that grid fits (a
-            # status-1 result is kept: its estimate is honest, and F itself costs more)
+        extrapolated = None
+        if extrapolate and res.status >= 0:
+            F0_m = float(model.combine(res.t[-1:], res.y[-1:])[0])
+            extrapolated = _F0_extrapolated(model, t, res, frozen, method, F0_m, goal, env_points)
+        # (room is left for the conditioning and truncation terms added below)
+        missed = extrapolated is not None and extrapolated[1] > 0.7 * goal * abs(extrapolated[0])
+        if (res.status < 0 or missed) and path == "auto":
+            # failed through the envelopes, or the extrapolation of F(0) on long steps did
+            # not settle: F itself, directly, where that grid fits (else the result is
+            # kept: its estimate is honest, and F itself costs more)
             try:
                 t_direct = _skeleton(v, rate, T, goal, max_points, hmax)
                 env = None
@@ -543,12 +557,16 @@ def solve_direct(
         # harmonics left out are counted with a margin of 10
         disc = float(np.sum(res.error_estimate[-1])) + 10.0 * tail * abs(F0)
         harmonics = model.M
+        if extrapolated is not None:
+            F0, disc = extrapolated
+            F[-1] = F0
+            disc += 10.0 * tail * abs(F0)
 
         def F0_from(tt, TT):
             return _F0_envelope(model, tt, TT, frozen, method)
 
     h_last = float(fine[-1] - fine[-2])
-    if h_last >= 1.0:
+    if h_last >= 1.0 and (env is None or not env[4]):
         # the layer of F at t = 0 is not resolved by steps of τ and more (_layer_step)
         disc += _LAYER_GAIN * _layer_size(v if env is None else model.slow) * h_last * abs(F0)
     trunc = 0.0
@@ -557,7 +575,10 @@ def solve_direct(
         if bound <= max(0.1 * disc, _BOUND_REPORTED * goal * abs(F0)):
             trunc = bound
         else:
-            trunc = _truncation_estimate(v, Q, res, fine, F0, F0_from)
+            # on the same grid as F0_from (F(0) before any extrapolation: the layer's
+            # error cancels in the difference)
+            F0_grid = float(np.sum(res.y[-1]).real) if env is not None else F0
+            trunc = _truncation_estimate(v, Q, res, fine, F0_grid, F0_from)
     cond = np.finfo(float).eps * abs(F0) / rate
     total = disc + trunc + cond
     if total <= rtol * abs(F0):
@@ -682,6 +703,50 @@ def _F0_envelope(model, tt, TT, frozen, method) -> float:
     return float(np.sum(res.y[-1]).real)
 
 
+def _F0_extrapolated(model, t, res, frozen, method, F0_m, goal, max_points):
+    """F(0) through the envelopes on long steps at t = 0, and its error estimate.
+
+    There the layer of F at t = 0 (:func:`_layer_size`, at most
+    :data:`_LAYER_EXTRAPOLATED` rtol) costs F(0), and only F(0), an error
+    a h + b with |b| ≲ A/4 (measured; docs/envelopes.md): first order in the
+    step h, besides the method's c h^p. F(0) is computed on three more grids
+    refined by the largest divisors of the solve's m (m/2, m/3 or m/4, ...;
+    ``F0_m`` is the solve's own), and then on 2m, 4m, ... while needed. The
+    finest three give X = F(0) without the a h and c h^p terms; the estimate
+    is the change of X when the third finest is replaced by the fourth, plus
+    A|F(0)| for b and the estimate of the point before t = 0. Grids are added (within
+    ``max_points``) until it is below goal/2.
+    """
+    m = res.stats.refinement_factor
+    T = -float(t[0])
+    p = res.order
+    levels = [k for k in range(1, m) if m % k == 0][-3:]
+    values = [_F0_envelope(model, refine(t, k), T, frozen, method) for k in levels]
+    levels.append(m)
+    values.append(F0_m)
+    rest = _layer_size(model.slow) * abs(F0_m) + float(np.sum(res.error_estimate[-2]))
+
+    while True:
+        # the finest three grids, and the same with the third finest replaced by the fourth
+        X = _two_orders(levels[-3:], values[-3:], p)
+        est = math.inf
+        if len(levels) > 3:
+            other = _two_orders([levels[-4]] + levels[-2:], [values[-4]] + values[-2:], p)
+            est = abs(X - other)
+        nxt = 2 * levels[-1]
+        if est + rest <= 0.5 * goal * abs(X) or (t.size - 1) * nxt + 1 > max_points:
+            return X, est + rest
+        levels.append(nxt)
+        values.append(_F0_envelope(model, refine(t, nxt), T, frozen, method))
+
+
+def _two_orders(levels, values, p: int) -> float:
+    """F from F_k = F + a h_k + c h_k^p on three grids refined ``levels`` times (h_k ∝ 1/k)."""
+    h = 1.0 / np.asarray(levels, dtype=float)
+    A = np.stack([np.ones(3), h / h[0], (h / h[0]) ** p], axis=1)
+    return float(np.linalg.solve(A, np.asarray(values, dtype=float))[0])
+
+
 #: largest harmonic the envelope system is used with (its size is 2M + 1)
 _ENVELOPE_MAX_M = 6
 #: below MIN_OMEGA, the envelope grid's first step allows refinements up to this factor
@@ -696,8 +761,9 @@ def _envelope_plan(v, Q, rate, T, rtol, frozen, method, hmax, max_points, forced
     :data:`cooperon.envelope.MIN_OMEGA` on the usual grid, and below it on a grid
     whose every step has ωh at least :data:`cooperon.envelope.MIN_PHASE_STEP`
     (its first step h0 is then ≥ 8 that over ω, and the refinement is held to
-    keep ωh; possible where the layer of F at t = 0 allows such steps,
-    :func:`_layer_step`, and 1/rate ≫ 1/ω). Cost
+    keep ωh; possible where 1/rate ≫ 1/ω and the layer of F at t = 0 is small,
+    :data:`_LAYER_EXTRAPOLATED`: F(0) is then extrapolated in h, see
+    :func:`_F0_extrapolated`). Cost
     model: grid points times kernel terms (plus the ``d × d`` solve of a row for
     the system); the envelopes are taken when they cost less than half. With
     ``forced`` they are taken whenever they are stable.
@@ -713,37 +779,41 @@ def _envelope_plan(v, Q, rate, T, rtol, frozen, method, hmax, max_points, forced
         return None
     model = envelope.envelope_model(v, Q, M)
     h0 = None
+    extrapolate = False
     if frozen.omega < envelope.MIN_OMEGA[method]:
         # long steps only: the first one at most the slow scale there, and ωh ≥ the limit
         # on the finest grid the refinement may reach
         zeta = envelope.MIN_PHASE_STEP[method]
         T0, _, _, cap = _skeleton_args(model.slow, rate, T, rtol, hmax)
-        h0 = min(
-            cap(0.0),
-            _ENVELOPE_REFINE * zeta / frozen.omega,
-            _layer_step(model.slow, rtol, 0.4),
-            _h0_max(T),
-        )
+        h0 = min(cap(0.0), _ENVELOPE_REFINE * zeta / frozen.omega, _h0_max(T))
+        # steps that leave the layer's error below rtol/40 if they are long enough; else
+        # longer ones, with F(0) extrapolated, where the layer itself is small
+        h_layer = min(h0, _layer_step(model.slow, rtol, 0.4))
+        extrapolate = math.floor(frozen.omega * h_layer / zeta) < 8
+        if not extrapolate:
+            h0 = h_layer
         m_max = math.floor(frozen.omega * h0 / zeta)
-        if m_max < 8:
+        if m_max < 8 or (extrapolate and _layer_size(model.slow) > _LAYER_EXTRAPOLATED * rtol):
             if forced:
                 raise ValueError(
                     f"path='envelope' with method={method!r} needs ε >= "
                     f"{envelope.MIN_OMEGA[method]:g}, or steps of at least "
-                    f"{8 * zeta:g}/ε where F varies slowly (below, the method is unstable on "
-                    f"the envelope equations), got ε = {frozen.omega:g}"
+                    f"{8 * zeta:g}/ε where F varies slowly and a layer of F at t = 0 below "
+                    f"{_LAYER_EXTRAPOLATED:g} rtol (below, the method is unstable on the "
+                    f"envelope equations), got ε = {frozen.omega:g}"
                 )
             return None
         n = doubling_mesh_size(T0, h0, _CELLS, cap)
         max_points = min(max_points, (n - 1) * m_max + 1)
     if forced:
-        return model, tail, h0, max_points
+        return model, tail, h0, max_points, extrapolate
     n_env = doubling_mesh_size(*_skeleton_args(model.slow, rate, T, rtol, hmax, h0))
     n_dir = doubling_mesh_size(*_skeleton_args(v, rate, T, rtol, hmax))
     d = model.dim
     cost_env = n_env * (_n_terms(model.kernel) + d * d)
     cost_dir = n_dir * _n_terms(equation.kernel(v, Q))
-    return (model, tail, h0, max_points) if cost_env < 0.5 * cost_dir else None
+    plan = (model, tail, h0, max_points, extrapolate)
+    return plan if cost_env < 0.5 * cost_dir else None
 
 
 def _n_terms(K) -> int:

@@ -361,3 +361,14 @@ def test_first_step_follows_the_layer():
     v, Q = equation.model(Parameters(tau_over_tau3=0.1, gamma_tau=0.1, Dq2_tau=1e-3))
     h0 = direct._skeleton_args(v, Q + v.dephasing, 1e4, 1e-8)[1]
     assert h0 == pytest.approx((1e-2) ** 0.2)
+
+
+@pytest.mark.parametrize("levels", [[1, 2, 4], [3, 4, 6], [5, 10, 20]])
+def test_two_order_extrapolation_is_exact_on_its_model(levels):
+    # F_k = F + a h_k + c h_k^6 with h_k = H/k: the three grids give F to rounding, also
+    # when a h is 1e6 times the c h^6 term (the layer's first-order error dominates)
+    from cooperon.direct import _two_orders
+
+    for a, c in [(0.3, 5.0), (1e-2, 1e-8), (0.0, 1.0)]:
+        values = [1.0 + a / k + c / k**6 for k in levels]
+        assert _two_orders(levels, values, 6) == pytest.approx(1.0, abs=1e-14)

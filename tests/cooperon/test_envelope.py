@@ -132,13 +132,29 @@ def test_slow_oscillation_at_tiny_rates_through_long_steps(eps):
 
 
 @pytest.mark.parametrize(
-    "rate,eps,g,rtol", [(1e-4, 0.1, 1e-7, 1e-6), (1e-3, 1.0, 1e-9, 1e-8), (1e-4, 0.3, 1e-8, 1e-7)]
+    "rate,eps,g,rtol,extrapolated",
+    [
+        (1e-4, 0.1, 1e-7, 1e-6, False),
+        (1e-3, 1.0, 1e-9, 1e-8, False),
+        (1e-4, 0.3, 1e-8, 1e-7, False),
+        # the layer (A = 8 r₃ g = 2.7e-10) forbids long steps unless F(0) is extrapolated
+        (1e-3, 1.0, 1e-7, 1e-8, True),
+        (1e-5, 0.01, 1e-7, 1e-8, True),
+    ],
 )
-def test_long_step_envelopes_agree_with_f_itself(rate, eps, g, rtol):
-    # with a decaying term (a layer at t = 0 that allows the long steps) against F itself
-    # on its own grid resolving ε (up to ~1e5 points): within the two estimates, and the
-    # true error of each below 10x its estimate
+def test_long_step_envelopes_agree_with_f_itself(rate, eps, g, rtol, extrapolated):
+    # with a decaying term (a layer at t = 0) against F itself on its own grid resolving ε
+    # (up to ~5e5 points): within the two estimates, and the true error of each below 10x
+    # its estimate
+    from cooperon import direct
+
     p = _cube(rate, eps, g)
+    v, Q = equation.model(p)
+    frozen = equation.frozen_solution(v, Q=Q)
+    T = direct.truncation_time(v, rtol / 100, 1.0, Q=Q)
+    plan = direct._envelope_plan(v, Q, Q + v.dephasing, T, rtol, frozen, "gregory6",
+                                 np.inf, 2_000_001, forced=True)  # fmt: skip
+    assert plan[4] == extrapolated
     env = solve_direct(p, rtol=rtol)
     assert env.harmonics >= 1 and env.converged, env.message
     assert eps * env.h >= envelope.MIN_PHASE_STEP["gregory6"] * (1 - 1e-12)
@@ -153,14 +169,15 @@ def test_long_step_envelopes_agree_with_f_itself(rate, eps, g, rtol):
 
 
 def test_envelopes_are_not_used_where_the_layer_forbids_long_steps():
-    # rate 1e-5, ε = 0.1, g = 1e-5: the layer at t = 0 (A = 4 r₃ g ≈ 1.3e-10) allows first
-    # steps of ~30 τ at rtol 1e-8, too short for ωh >= 16 with a refinement of 8
+    # rate 1e-3, ε = 1, g = 1e-5: the layer at t = 0 (A = 8 r₃ g ≈ 2.7e-8) allows first
+    # steps of ~0.15 τ at rtol 1e-8, far too short for ωh >= 16, and is too large (above
+    # 0.1 rtol) to extrapolate F(0) over longer ones
     from cooperon import direct
 
-    p = _cube(1e-5, 0.1, 1e-5)
+    p = _cube(1e-3, 1.0, 1e-5)
     v, Q = equation.model(p)
     frozen = equation.frozen_solution(v, Q=Q)
-    plan = direct._envelope_plan(v, Q, Q + v.dephasing, 1e7, 1e-8, frozen, "gregory6",
+    plan = direct._envelope_plan(v, Q, Q + v.dephasing, 2e4, 1e-8, frozen, "gregory6",
                                  np.inf, 2_000_001)  # fmt: skip
     assert plan is None
     with pytest.raises(ValueError, match=r"or steps of at least 128/ε"):
