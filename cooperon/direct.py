@@ -499,8 +499,10 @@ def solve_direct(
         if extrapolate and res.status >= 0:
             F0_m = float(model.combine(res.t[-1:], res.y[-1:])[0])
             extrapolated = _F0_extrapolated(model, t, res, frozen, method, F0_m, goal, env_points)
-        # (room is left for the conditioning and truncation terms added below)
-        missed = extrapolated is not None and extrapolated[1] > 0.7 * goal * abs(extrapolated[0])
+        # (room is left for the conditioning term and a truncation bound added below)
+        missed = extrapolated is not None and extrapolated[1] > (
+            0.95 * goal - np.finfo(float).eps / rate
+        ) * abs(extrapolated[0])
         if (res.status < 0 or missed) and path == "auto":
             # failed through the envelopes, or the extrapolation of F(0) on long steps did
             # not settle: F itself, directly, where that grid fits (else the result is
