@@ -17,8 +17,9 @@ truncation time T, F(0), the relative error estimate, converged):
     resonant r₁ = Q, ε = 10·rate) over 1e-7 … 1;
 (c) time against rtol = 1e-4 … 1e-10 at two fixed points (one in the physical
     regime, rates ~1e-6);
-(d) time against ε at rate 1e-7: F itself (cost ∝ ε) below the envelopes' stability
-    limit, the harmonic envelopes (cooperon.envelope) above it.
+(d) time against ε at rate 1e-7: F itself (cost ∝ ε) where ε is too close to the rate
+    for long envelope steps (ε ≲ 1e3 rate), the harmonic envelopes (cooperon.envelope,
+    on steps with εh ≥ 16 below ε = 10) above.
 
 Times are the best of several calls after a warm-up call (compilation, or
 loading it from Numba's disk cache, is timed separately and printed first).
