@@ -456,6 +456,7 @@ def solve_direct(
     K = equation.kernel(v, Q)
     f = equation.rhs(v, Q)
     env = t_direct = None
+    missed = False
     if h is None and path in ("auto", "envelope"):
         env = _envelope_plan(
             v, Q, rate, T, goal, frozen, method, hmax, max_points, forced=path == "envelope"
@@ -588,6 +589,11 @@ def solve_direct(
     else:
         status = 1
         why = res.message if res.status != 0 else "truncation or conditioning"
+        if env is not None and missed:
+            why = (
+                "F(0) extrapolated over the unresolved layer at t = 0 did not settle within "
+                "the grids that keep the envelopes stable"
+            )
         if rtol < goal:
             why = (
                 f"rtol is below the conditioning floor eps/(Q + rate) = {floor:.2g} of Eq. (24) "
@@ -715,9 +721,12 @@ def _F0_extrapolated(model, t, res, frozen, method, F0_m, goal, max_points):
     refined by the largest divisors of the solve's m (m/2, m/3 or m/4, ...;
     ``F0_m`` is the solve's own), and then on 2m, 4m, ... while needed. The
     finest three give X = F(0) without the a h and c h^p terms; the estimate
-    is the change of X when the third finest is replaced by the fourth, plus
-    A|F(0)| for b and the estimate of the point before t = 0. Grids are added (within
-    ``max_points``) until it is below goal/2.
+    is the change of X when the third finest is replaced by the fourth, plus the
+    change of X when p is replaced by p − 1 or p − 2 (on steps this long the second
+    term is measured of order ~4–5 for gregory6, so X with p alone can be off by
+    more than the first change: rate 1e-4, ε = 0.01, g = 1e-5, rtol 1e-6), plus
+    A|F(0)| for b and the estimate of the point before t = 0. Grids are added
+    (within ``max_points``) until it is below goal/2.
     """
     m = res.stats.refinement_factor
     T = -float(t[0])
@@ -729,12 +738,15 @@ def _F0_extrapolated(model, t, res, frozen, method, F0_m, goal, max_points):
     rest = _layer_size(model.slow) * abs(F0_m) + float(np.sum(res.error_estimate[-2]))
 
     while True:
-        # the finest three grids, and the same with the third finest replaced by the fourth
+        # the finest three grids, and the same with the third finest replaced by the fourth;
+        # the order of the second term is not known on these steps (p - 2 ... p measured), so
+        # the spread of X over it counts as well
         X = _two_orders(levels[-3:], values[-3:], p)
         est = math.inf
         if len(levels) > 3:
             other = _two_orders([levels[-4]] + levels[-2:], [values[-4]] + values[-2:], p)
-            est = abs(X - other)
+            spread = max(abs(X - _two_orders(levels[-3:], values[-3:], q)) for q in (p - 2, p - 1))
+            est = abs(X - other) + spread
         nxt = 2 * levels[-1]
         if est + rest <= 0.5 * goal * abs(X) or (t.size - 1) * nxt + 1 > max_points:
             return X, est + rest
@@ -756,8 +768,9 @@ _ENVELOPE_REFINE = 64
 
 
 def _envelope_plan(v, Q, rate, T, rtol, frozen, method, hmax, max_points, forced=False):
-    """``(EnvelopeModel, neglected part, h0, max_points)`` if the envelopes are the cheaper
-    way, else None.
+    """``(EnvelopeModel, neglected part, h0, max_points, extrapolate)`` if the envelopes are
+    the cheaper way, else None (h0: the first step of the grid, None for the usual one;
+    max_points: held to keep ωh; extrapolate: F(0) is extrapolated in h).
 
     Only where the method is stable on the envelope equations: for ω at least
     :data:`cooperon.envelope.MIN_OMEGA` on the usual grid, and below it on a grid
@@ -799,10 +812,12 @@ def _envelope_plan(v, Q, rate, T, rtol, frozen, method, hmax, max_points, forced
             if forced:
                 raise ValueError(
                     f"path='envelope' with method={method!r} needs ε >= "
-                    f"{envelope.MIN_OMEGA[method]:g}, or steps of at least "
-                    f"{8 * zeta:g}/ε where F varies slowly and a layer of F at t = 0 below "
-                    f"{_LAYER_EXTRAPOLATED:g} rtol (below, the method is unstable on the "
-                    f"envelope equations), got ε = {frozen.omega:g}"
+                    f"{envelope.MIN_OMEGA[method]:g} (below, the method is unstable on the "
+                    f"envelope equations on short steps), or steps of at least {8 * zeta:g}/ε "
+                    f"at t = 0 and a layer of F there of at most {_LAYER_EXTRAPOLATED:g} rtol; "
+                    f"got ε = {frozen.omega:g}, steps of at most "
+                    f"{min(cap(0.0), _h0_max(T)):.3g} τ (the slow scales of F, the history) "
+                    f"and a layer of {_layer_size(model.slow) / rtol:.2g} rtol"
                 )
             return None
         n = doubling_mesh_size(T0, h0, _CELLS, cap)

@@ -168,6 +168,27 @@ def test_long_step_envelopes_agree_with_f_itself(rate, eps, g, rtol, extrapolate
     assert diff <= rtol * abs(ref.F0)
 
 
+@pytest.mark.parametrize("path", ["envelope", "auto"])
+def test_extrapolated_f0_estimate_covers_a_pre_asymptotic_second_term(path):
+    # rate 1e-4, ε = 0.01, g = 1e-5, rtol 1e-6: an 11-point skeleton with steps of 2e4 τ
+    # at t = 0 (ωh = 25 at m = 8, the finest stable). F(0) on refine(t, k), k = 1..8, has
+    # the layer's a h (1.2e-6 at k = 8) and a second term of order ~4 (not p = 6) that
+    # dominates at k <= 4; the fit with h^6 alone gave 2.2e-6 off with an estimate of
+    # 6.6e-7 and status 0. The spread of the fit over orders p-2..p now counts: the
+    # estimate (2.8e-6) covers the error, and "auto" solves F itself instead
+    p = _cube(1e-4, 0.01, 1e-5)
+    sol = solve_direct(p, rtol=1e-6, path=path)
+    ref = _direct_without_envelopes(p)  # ~1.6e5 points, estimate 3e-12
+    assert ref.converged, ref.message
+    err = abs(sol.F0 - ref.F0)
+    assert err <= sol.error_estimate, f"{err / abs(ref.F0):.3g} {sol.relative_error_estimate:.3g}"
+    assert err <= 1e-6 * abs(ref.F0) or not sol.converged
+    if path == "auto":
+        assert sol.converged and sol.harmonics == 0, sol.message
+    else:
+        assert not sol.converged and "did not settle" in sol.message, sol.message
+
+
 def test_envelopes_are_not_used_where_the_layer_forbids_long_steps():
     # rate 1e-3, ε = 1, g = 1e-5: the layer at t = 0 (A = 8 r₃ g ≈ 2.7e-8) allows first
     # steps of ~0.15 τ at rtol 1e-8, far too short for ωh >= 16, and is too large (above
@@ -180,7 +201,7 @@ def test_envelopes_are_not_used_where_the_layer_forbids_long_steps():
     plan = direct._envelope_plan(v, Q, Q + v.dephasing, 2e4, 1e-8, frozen, "gregory6",
                                  np.inf, 2_000_001)  # fmt: skip
     assert plan is None
-    with pytest.raises(ValueError, match=r"or steps of at least 128/ε"):
+    with pytest.raises(ValueError, match=r"or steps of at least 128/ε .* a layer of 2.7 rtol"):
         solve_direct(p, path="envelope")
 
 
