@@ -745,7 +745,9 @@ def _F0_extrapolated(model, t, res, frozen, method, F0_m, goal, max_points):
         est = math.inf
         if len(levels) > 3:
             other = _two_orders([levels[-4]] + levels[-2:], [values[-4]] + values[-2:], p)
-            spread = max(abs(X - _two_orders(levels[-3:], values[-3:], q)) for q in (p - 2, p - 1))
+            orders = [q for q in (p - 2, p - 1) if q > 1]  # (an order 1 term is the a h one)
+            spread = max((abs(X - _two_orders(levels[-3:], values[-3:], q)) for q in orders),
+                         default=0.0)  # fmt: skip
             est = abs(X - other) + spread
         nxt = 2 * levels[-1]
         if est + rest <= 0.5 * goal * abs(X) or (t.size - 1) * nxt + 1 > max_points:
