@@ -276,29 +276,38 @@ def _layer_step(v: Vertex, rtol: float, share: float = 1e-3) -> float:
     the error estimate, :data:`_LAYER_GAIN`). The step returned, refined 4x,
     keeps it below ``share/8`` of rtol. A first-order error even well below
     rtol makes the Richardson estimate distrust the refinement (and refine
-    more), so F itself keeps it at 1e-4 rtol; the envelopes, which need long
-    steps, at rtol/20.
+    more), so the usual envelope grid keeps it at 1e-4 rtol (``share`` 1e-3);
+    the envelopes below MIN_OMEGA, which need long steps, at rtol/20.
     """
     layer = _layer_size(v)
     return share * rtol / layer if layer > 0 else math.inf
 
 
 def _skeleton_args(
-    v: Vertex, rate: float, T: float, rtol: float, hmax: float = math.inf, h0: float | None = None
+    v: Vertex,
+    rate: float,
+    T: float,
+    rtol: float,
+    hmax: float = math.inf,
+    h0: float | None = None,
+    long_first: bool = False,
 ) -> tuple:
     """Arguments of :func:`cooperon.grid.doubling_mesh` for the scales of ``v``.
 
     Steps scale like rtol^(1/5) (the order of the method where the memory is
     shorter than the step), from their values at rtol = 1e-6. The step at
-    t = 0 is the fastest scale of Φ, and τ as well unless F has no layer
-    there that matters (:func:`_layer_step`); ``h0`` sets it instead.
+    t = 0 is the fastest scale of Φ, and τ as well; with ``long_first`` (the
+    envelopes) τ only where F has a layer there that matters
+    (:func:`_layer_step`); ``h0`` sets it instead. F itself keeps τ: there a
+    longer first step made as many points slower as faster (the Richardson
+    estimate near the conditioning floor then sees noise as a stall).
     """
     density = float(np.clip((rtol / 1e-6) ** 0.2, 0.25, 2.0))
     cap = _step_cap(v, rate, density, hmax)
     if h0 is None:
         fast = _H0 * density * v.shortest_scale()
         h0 = min(_H0 * density, fast)
-        layer = _layer_step(v, rtol)
+        layer = _layer_step(v, rtol) if long_first else 0.0
         if layer > h0:
             # no layer to resolve: up to the scales of Φ and F there
             h0 = max(h0, min(fast, layer, cap(0.0), _h0_max(T)))
@@ -318,6 +327,7 @@ def _skeleton(
     max_points: int,
     hmax: float = math.inf,
     h0: float | None = None,
+    long_first: bool = False,
 ) -> np.ndarray:
     """The grid handed to the solver (it refines it at least 4x), for the scales of ``v``
     (Φ itself, or Φ without its undamped oscillation for the envelopes).
@@ -329,7 +339,7 @@ def _skeleton(
         oscillation much faster than the history is long: the cost grows like
         ε T).
     """
-    args = _skeleton_args(v, rate, T, rtol, hmax, h0)
+    args = _skeleton_args(v, rate, T, rtol, hmax, h0, long_first)
     n = doubling_mesh_size(*args)
     if 4 * n > max_points:
         why = (
@@ -477,7 +487,7 @@ def solve_direct(
         fine = t
     if env is not None:
         model, tail, h0, env_points, extrapolate = env
-        t = _skeleton(model.slow, rate, T, goal, env_points, hmax, h0)
+        t = _skeleton(model.slow, rate, T, goal, env_points, hmax, h0, long_first=True)
         rt = _pointwise_rtol(v, Q, t, 0.5 * goal)
         if extrapolate:
             # F(0) has a first-order error from the layer there: the refinement follows the
@@ -826,7 +836,7 @@ def _envelope_plan(v, Q, rate, T, rtol, frozen, method, hmax, max_points, forced
         max_points = min(max_points, (n - 1) * m_max + 1)
     if forced:
         return model, tail, h0, max_points, extrapolate
-    n_env = doubling_mesh_size(*_skeleton_args(model.slow, rate, T, rtol, hmax, h0))
+    n_env = doubling_mesh_size(*_skeleton_args(model.slow, rate, T, rtol, hmax, h0, True))
     n_dir = doubling_mesh_size(*_skeleton_args(v, rate, T, rtol, hmax))
     d = model.dim
     cost_env = n_env * (_n_terms(model.kernel) + d * d)

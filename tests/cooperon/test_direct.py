@@ -351,16 +351,19 @@ def test_unresolved_layer_costs_f0_a_first_order_error(r3, g):
 
 
 def test_first_step_follows_the_layer():
-    # no decaying term: no layer, the first step is the slow scale (here 1/(2g) is absent,
-    # ε = 1e-4: the oscillation); a strong layer: the first step is ~τ
+    # with long_first (the envelopes): no decaying term, no layer, the first step is the
+    # slow scale (here ε = 1e-4: the oscillation); a strong layer: the first step is ~τ.
+    # F itself (the default) keeps a first step of ~τ in both cases
     from cooperon import direct, equation
 
+    density = (1e-2) ** 0.2  # at rtol 1e-8
     v, Q = equation.model(Parameters(tau_over_tau1=1e-6, E_tau=1e-4, Dq2_tau=1e-6))
-    h0 = direct._skeleton_args(v, Q + v.dephasing, 1e7, 1e-8)[1]
-    assert h0 == pytest.approx((1e-2) ** 0.2 / 1e-4)  # density × 1/ε
+    h0 = direct._skeleton_args(v, Q + v.dephasing, 1e7, 1e-8, long_first=True)[1]
+    assert h0 == pytest.approx(density / 1e-4)  # density × 1/ε
+    assert direct._skeleton_args(v, Q + v.dephasing, 1e7, 1e-8)[1] == pytest.approx(density)
     v, Q = equation.model(Parameters(tau_over_tau3=0.1, gamma_tau=0.1, Dq2_tau=1e-3))
-    h0 = direct._skeleton_args(v, Q + v.dephasing, 1e4, 1e-8)[1]
-    assert h0 == pytest.approx((1e-2) ** 0.2)
+    h0 = direct._skeleton_args(v, Q + v.dephasing, 1e4, 1e-8, long_first=True)[1]
+    assert h0 == pytest.approx(density)
 
 
 @pytest.mark.parametrize("levels", [[1, 2, 4], [3, 4, 6], [5, 10, 20]])
