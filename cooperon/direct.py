@@ -342,12 +342,18 @@ def _skeleton(
     args = _skeleton_args(v, rate, T, rtol, hmax, h0, long_first)
     n = doubling_mesh_size(*args)
     if 4 * n > max_points:
-        why = (
-            f"Φ varies on a scale {v.shortest_scale():.3g} τ over a history of T = {T:.3g} τ"
-            if math.isinf(hmax)
-            else f"steps of at most {hmax:.3g} τ (the stability limit of the method; gregory6 "
-            f"has none) over a history of T = {T:.3g} τ"
-        )
+        if h0 is not None:
+            why = (
+                f"steps growing from {h0:.3g} τ at t = 0 (the envelopes' long steps) over a "
+                f"history of T = {T:.3g} τ"
+            )
+        elif math.isinf(hmax):
+            why = f"Φ varies on a scale {v.shortest_scale():.3g} τ over a history of T = {T:.3g} τ"
+        else:
+            why = (
+                f"steps of at most {hmax:.3g} τ (the stability limit of the method; gregory6 "
+                f"has none) over a history of T = {T:.3g} τ"
+            )
         raise ArithmeticError(
             f"the grid needed (about {4 * n:.3g} points) exceeds max_points = {max_points}: " + why
         )

@@ -310,3 +310,10 @@ def test_envelope_path_needs_a_fast_undamped_oscillation():
         solve_direct(P(tau_over_tau1=0.1, E_tau=30.0, Dq2_tau=0.01), path="envelope", h=0.1)
     with pytest.raises(ValueError, match="path must be"):
         solve_direct(P(tau_over_tau1=0.1, E_tau=30.0, Dq2_tau=0.01), path="fast")
+
+
+def test_too_small_max_points_names_the_long_steps():
+    # rate 1e-3, ε = 1: the long-step envelope grid needs ~244 points (F itself ~2e5); with
+    # max_points = 200 the refusal names the envelopes' steps, not a scale of Φ
+    with pytest.raises(ArithmeticError, match=r"exceeds max_points = 200: steps growing from"):
+        solve_direct(_cube(1e-3, 1.0, 1e-7), max_points=200)
