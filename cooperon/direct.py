@@ -320,17 +320,11 @@ def _h0_max(T: float) -> float:
 
 
 def _skeleton(
-    v: Vertex,
-    rate: float,
-    T: float,
-    rtol: float,
-    max_points: int,
-    hmax: float = math.inf,
-    h0: float | None = None,
-    long_first: bool = False,
+    v: Vertex, rate: float, T: float, rtol: float, max_points: int, **steps
 ) -> np.ndarray:
     """The grid handed to the solver (it refines it at least 4x), for the scales of ``v``
-    (Φ itself, or Φ without its undamped oscillation for the envelopes).
+    (Φ itself, or Φ without its undamped oscillation for the envelopes); ``steps``:
+    ``hmax``, ``h0``, ``long_first`` of :func:`_skeleton_args`.
 
     Raises
     ------
@@ -339,9 +333,10 @@ def _skeleton(
         oscillation much faster than the history is long: the cost grows like
         ε T).
     """
-    args = _skeleton_args(v, rate, T, rtol, hmax, h0, long_first)
+    args = _skeleton_args(v, rate, T, rtol, **steps)
     n = doubling_mesh_size(*args)
     if 4 * n > max_points:
+        h0, hmax = steps.get("h0"), steps.get("hmax", math.inf)
         if h0 is not None:
             why = (
                 f"steps growing from {h0:.3g} τ at t = 0 (the envelopes' long steps) over a "
@@ -472,7 +467,7 @@ def solve_direct(
     K = equation.kernel(v, Q)
     f = equation.rhs(v, Q)
     env = t_direct = None
-    missed = False
+    missed = extrapolate = False
     if h is None and path in ("auto", "envelope"):
         env = _envelope_plan(
             v, Q, rate, T, goal, frozen, method, hmax, max_points, forced=path == "envelope"
@@ -493,7 +488,7 @@ def solve_direct(
         fine = t
     if env is not None:
         model, tail, h0, env_points, extrapolate = env
-        t = _skeleton(model.slow, rate, T, goal, env_points, hmax, h0, long_first=True)
+        t = _skeleton(model.slow, rate, T, goal, env_points, hmax=hmax, h0=h0, long_first=True)
         rt = _pointwise_rtol(v, Q, t, 0.5 * goal)
         if extrapolate:
             # F(0) has a first-order error from the layer there: the refinement follows the
@@ -514,7 +509,7 @@ def solve_direct(
         fine = refine(t, res.stats.refinement_factor)
         extrapolated = None
         if extrapolate and res.status >= 0:
-            F0_m = float(model.combine(res.t[-1:], res.y[-1:])[0])
+            F0_m = float(np.sum(res.y[-1]).real)  # as _F0_envelope has it on the other grids
             extrapolated = _F0_extrapolated(model, t, res, frozen, method, F0_m, goal, env_points)
         # (room is left for the conditioning term and a truncation bound added below)
         missed = extrapolated is not None and extrapolated[1] > (
@@ -525,7 +520,7 @@ def solve_direct(
             # not settle: F itself, directly, where that grid fits (else the result is
             # kept: its estimate is honest, and F itself costs more)
             try:
-                t_direct = _skeleton(v, rate, T, goal, max_points, hmax)
+                t_direct = _skeleton(v, rate, T, goal, max_points, hmax=hmax)
                 env = None
             except ArithmeticError:
                 pass
@@ -539,7 +534,7 @@ def solve_direct(
             _check_size(4 * n_q + 1, max_points, T)
             t = np.linspace(-T, 0.0, 4 * n_q + 1)
         else:
-            t = _skeleton(v, rate, T, goal, max_points, hmax)
+            t = _skeleton(v, rate, T, goal, max_points, hmax=hmax)
         res = solve_volterra(
             K,
             f,
@@ -562,7 +557,7 @@ def solve_direct(
         return _failed(params, v, Q, t, T, order, rtol, res, res.y)
     if env is None:
         F = res.y
-        F0 = float(res.y[-1])
+        F0 = F0_grid = float(res.y[-1])
         disc = float(res.error_estimate[-1])
         harmonics = 0
 
@@ -571,21 +566,21 @@ def solve_direct(
 
     else:
         F = model.combine(res.t, res.y)
-        F0 = float(F[-1])
-        # the error of Re Σ F_n(0) is at most the sum of the envelopes' errors; the
-        # harmonics left out are counted with a margin of 10
-        disc = float(np.sum(res.error_estimate[-1])) + 10.0 * tail * abs(F0)
-        harmonics = model.M
+        F0 = F0_grid = float(F[-1])
+        # the error of Re Σ F_n(0) is at most the sum of the envelopes' errors (or, F(0)
+        # extrapolated, its own estimate); the harmonics left out count with a margin of 10
+        disc = float(np.sum(res.error_estimate[-1]))
         if extrapolated is not None:
             F0, disc = extrapolated
             F[-1] = F0
-            disc += 10.0 * tail * abs(F0)
+        disc += 10.0 * tail * abs(F0)
+        harmonics = model.M
 
         def F0_from(tt, TT):
             return _F0_envelope(model, tt, TT, frozen, method)
 
     h_last = float(fine[-1] - fine[-2])
-    if h_last >= 1.0 and (env is None or not env[4]):
+    if h_last >= 1.0 and (env is None or not extrapolate):
         # the layer of F at t = 0 is not resolved by steps of τ and more (_layer_step)
         disc += _LAYER_GAIN * _layer_size(v if env is None else model.slow) * h_last * abs(F0)
     trunc = 0.0
@@ -596,7 +591,6 @@ def solve_direct(
         else:
             # on the same grid as F0_from (F(0) before any extrapolation: the layer's
             # error cancels in the difference)
-            F0_grid = float(np.sum(res.y[-1]).real) if env is not None else F0
             trunc = _truncation_estimate(v, Q, res, fine, F0_grid, F0_from)
     cond = np.finfo(float).eps * abs(F0) / rate
     total = disc + trunc + cond
