@@ -173,22 +173,30 @@ class Vertex:
 
 
 def _one_minus_phi1(z: np.ndarray) -> np.ndarray:
-    """1 − (1 − e^{−z})/z, by its Taylor series for |z| < 0.1 (no cancellation)."""
+    """1 − (1 − e^{−z})/z, by its Taylor series for |z| < 0.1 (no cancellation).
+
+    The series Σ_{n≥1} (−1)^{n+1} z^n/(n+1)! is summed by Horner's rule to n = 11
+    (the first term left out is below 0.1^12/13! ≈ 1.6e-22 of |z|/2).
+    """
     z = np.asarray(z, dtype=complex)
-    out = np.empty(z.shape, dtype=complex)
     small = np.abs(z) < 0.1
+    if not small.any():
+        return 1.0 + np.expm1(-z) / z
+    out = np.empty(z.shape, dtype=complex)
     zs = z[small]
-    acc = np.zeros(zs.shape, dtype=complex)
-    term = np.ones(zs.shape, dtype=complex)
-    fact = 1.0
-    for n in range(1, 14):
-        term = term * zs
-        fact *= n + 1
-        acc += (-1) ** (n + 1) * term / fact
-    out[small] = acc
-    zb = z[~small]
-    out[~small] = 1.0 + np.expm1(-zb) / zb
+    acc = np.full(zs.shape, _PHI1_SERIES[-1], dtype=complex)
+    for coef in _PHI1_SERIES[-2::-1]:
+        acc = acc * zs + coef
+    out[small] = acc * zs
+    big = ~small
+    if big.any():
+        zb = z[big]
+        out[big] = 1.0 + np.expm1(-zb) / zb
     return out
+
+
+#: coefficients (−1)^{n+1}/(n+1)! of z^n, n = 1 .. 11, of 1 − (1 − e^{−z})/z
+_PHI1_SERIES = tuple((-1.0) ** (n + 1) / math.factorial(n + 1) for n in range(1, 12))
 
 
 def _conjugate_closed(c: np.ndarray, a: np.ndarray) -> bool:

@@ -13,6 +13,8 @@ doubling maps into itself.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from . import _expsum_core
@@ -68,18 +70,73 @@ def prepare(
     mesh = analyse(t)
     tables = stencil_tables(mesh, order)
     N = t.size
-    P = len(kernel.pieces)
+    terms = _terms(kernel, real)
     edges = np.vstack([np.zeros((1, N), np.int64), bp, np.arange(N, dtype=np.int64)[None, :]])
+    seg_a = np.zeros((max(len(terms["spans"]), 1), N), dtype=np.int64)
+    seg_b = np.zeros((max(len(terms["spans"]), 1), N), dtype=np.int64)
+    for (q, q2), i in terms["spans"].items():
+        seg_a[i] = edges[q]
+        seg_b[i] = np.maximum(edges[q2 + 1], edges[q])
+    mu_a, right_a = terms["mu"], terms["right"]
+    steps, sid = np.unique(mesh.h, return_inverse=True)
+    # step factors between neighbouring anchors: exp(-mu h) (at most 1 for Re mu >= 0) and,
+    # for left-anchored terms (Re mu < 0), exp(mu h) (at most 1). A growing term's
+    # exp(-mu h) may overflow on long steps: those terms ("recur" False) use direct
+    # exponentials next to the diagonal instead of products of step factors
+    zs = mu_a[:, None] * steps[None, :]
+    recur = np.max(-zs.real, axis=1, initial=0.0) < 300.0
+    EM = np.exp(np.where(recur[:, None], -zs, 0.0))
+    EP = np.exp(np.where(right_a[:, None], 0.0, zs))
+    Wt = weight_table(mu_a, right_a, tables.h, tables.nodes)
+    return {
+        "t": np.ascontiguousarray(t, float),
+        "xh": mesh.xh,
+        "xl": mesh.xl,
+        "sid": np.ascontiguousarray(sid.ravel(), dtype=np.int64),
+        "EM": np.ascontiguousarray(EM),
+        "EP": np.ascontiguousarray(EP),
+        "recur": recur,
+        "p": int(order),
+        "seg_a": seg_a,
+        "seg_b": seg_b,
+        **{k: terms[k] for k in ("piece", "w", "lam", "mu", "right", "row", "col", "dim")},
+        "W": np.ascontiguousarray(Wt),
+        "fstart": tables.fstart,
+        "gfin": tables.gfin,
+        "rstart": tables.rstart,
+        "grow": tables.grow,
+    }
+
+
+#: the term tables of recently solved kernels (a solve to a tolerance prepares the same
+#: kernel on 3-5 grids): kernel -> {real: table}
+_TERMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _terms(kernel: Kernel, real: bool) -> dict:
+    """The terms of ``kernel`` for the core (grid-independent; remembered per kernel object).
+
+    A term that appears in consecutive pieces q..q2 is one term on the merged
+    segment ``[edges[q], edges[q2 + 1]]`` (``spans[(q, q2)]``): the breakpoints
+    between them do not concern it. Kernels are immutable, so the table of a
+    kernel object never changes.
+    """
+    try:
+        cached = _TERMS.setdefault(kernel, {})
+    except TypeError:  # (an object that cannot be weakly referenced: not remembered)
+        cached = {}
+    if real in cached:
+        return cached[real]
+    P = len(kernel.pieces)
     for pc in kernel.pieces:
         if not isinstance(pc, ExpSum):
             raise TypeError("the fast path needs ExpSum pieces")
     dims = {pc.dim for pc in kernel.pieces}
     if len(dims) != 1:
         raise ValueError("kernel: all pieces must have the same dim (scalar or one system size)")
-    # A term that appears in consecutive pieces q..q2 is one term on the merged segment
-    # [edges[q], edges[q2 + 1]]: the breakpoints between them do not concern it.
     spans: dict[tuple[int, int], int] = {}
     piece, w, lam, mu, right, row, col = [], [], [], [], [], [], []
+    # (the arrays stay writeable: Numba compiles read-only arrays as a type of their own)
     cols_of = [_entries(pc) for pc in kernel.pieces]
     used = [np.zeros(pc.weights.size, bool) for pc in kernel.pieces]
     for q, pc in enumerate(kernel.pieces):
@@ -114,50 +171,21 @@ def prepare(
     if real:
         piece, w, lam, mu, right = _fold_conjugates(piece, w, lam, mu, right)
         row, col = [0] * len(w), [0] * len(w)
-    seg_a = np.zeros((max(len(spans), 1), N), dtype=np.int64)
-    seg_b = np.zeros((max(len(spans), 1), N), dtype=np.int64)
-    for (q, q2), i in spans.items():
-        seg_a[i] = edges[q]
-        seg_b[i] = np.maximum(edges[q2 + 1], edges[q])
     if not w:  # a zero kernel
         piece, w, lam, mu, right, row, col = [0], [0.0], [0.0], [0.0], [True], [0], [0]
-    mu_a = np.asarray(mu, complex)
-    right_a = np.asarray(right, np.bool_)
-    steps, sid = np.unique(mesh.h, return_inverse=True)
-    # step factors between neighbouring anchors: exp(-mu h) (at most 1 for Re mu >= 0) and,
-    # for left-anchored terms (Re mu < 0), exp(mu h) (at most 1). A growing term's
-    # exp(-mu h) may overflow on long steps: those terms ("recur" False) use direct
-    # exponentials next to the diagonal instead of products of step factors
-    zs = mu_a[:, None] * steps[None, :]
-    recur = np.max(-zs.real, axis=1, initial=0.0) < 300.0
-    EM = np.exp(np.where(recur[:, None], -zs, 0.0))
-    EP = np.exp(np.where(right_a[:, None], 0.0, zs))
-    Wt = weight_table(mu_a, right_a, tables.h, tables.nodes)
-    return {
-        "t": np.ascontiguousarray(t, float),
-        "xh": mesh.xh,
-        "xl": mesh.xl,
-        "sid": np.ascontiguousarray(sid.ravel(), dtype=np.int64),
-        "EM": np.ascontiguousarray(EM),
-        "EP": np.ascontiguousarray(EP),
-        "recur": recur,
-        "p": int(order),
-        "seg_a": seg_a,
-        "seg_b": seg_b,
+    table = {
+        "spans": spans,
         "piece": np.asarray(piece, np.int64),
         "w": np.asarray(w, complex),
         "lam": np.asarray(lam, complex),
-        "mu": mu_a,
-        "right": right_a,
+        "mu": np.asarray(mu, complex),
+        "right": np.asarray(right, np.bool_),
         "row": np.asarray(row, np.int64),
         "col": np.asarray(col, np.int64),
         "dim": int(next(iter(dims)) or 1),
-        "W": np.ascontiguousarray(Wt),
-        "fstart": tables.fstart,
-        "gfin": tables.gfin,
-        "rstart": tables.rstart,
-        "grow": tables.grow,
     }
+    cached[real] = table
+    return table
 
 
 def _entries(pc: ExpSum) -> tuple[np.ndarray, np.ndarray]:

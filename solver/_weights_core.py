@@ -93,10 +93,17 @@ def weight_table(mu, right, steps, sid, nodes, extra):
     CR = np.zeros((p, p))
     CL = np.zeros((p, p))
     for g in range(G):
-        if any_right:
-            _coefficients_into(CR, nodes[g], 1.0)
-        if any_left:
-            _coefficients_into(CL, nodes[g], 0.0)
+        same = g > 0  # the stencil of the previous shape (canonical shapes repeat per step)
+        if same:
+            for i in range(p):
+                if nodes[g, i] != nodes[g - 1, i]:
+                    same = False
+                    break
+        if not same:
+            if any_right:
+                _coefficients_into(CR, nodes[g], 1.0)
+            if any_left:
+                _coefficients_into(CL, nodes[g], 0.0)
         s = sid[g]
         hg = steps[s]
         for k in range(T):
