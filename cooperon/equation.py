@@ -234,7 +234,11 @@ def frozen_coefficients(params: Parameters | Vertex, M: int, Q: float | None = N
 
     a tridiagonal system, truncated at ``|m| = M``.
     """
-    phi0, r1, eps, Q = _frozen_parts(params, Q)
+    return _coefficients(*_frozen_parts(params, Q), M)
+
+
+def _coefficients(phi0: float, r1: float, eps: float, Q: float, M: int) -> np.ndarray:
+    """:func:`frozen_coefficients` from the parts of :func:`_frozen_parts`."""
     if eps == 0 or r1 == 0:
         phi0 += r1
         den = 1.0 + Q - phi0
@@ -252,7 +256,7 @@ def frozen_coefficients(params: Parameters | Vertex, M: int, Q: float | None = N
     if M >= 1:
         b[M + 1] += 0.5 * r1
         b[M - 1] += 0.5 * r1
-    return solve_banded((1, 1), ab, b)
+    return solve_banded((1, 1), ab, b, check_finite=False)
 
 
 def frozen_solution(
@@ -269,10 +273,11 @@ def frozen_solution(
         If more than ``max_harmonics`` harmonics would be needed (ε → 0 with
         r₁ > 0: the series converges too slowly).
     """
-    eps = _frozen_parts(params, Q)[2]
+    parts = _frozen_parts(params, Q)
+    eps = parts[2]
     M = 8
     while True:
-        a = frozen_coefficients(params, M, Q)
+        a = _coefficients(*parts, M)
         if a.size == 1:
             return FrozenSolution(a, 0.0, 0.0)
         big = np.max(np.abs(a))
