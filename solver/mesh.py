@@ -199,23 +199,64 @@ class StencilTables:
 
 
 def stencil_tables(mesh: Mesh, p: int) -> StencilTables:
-    """The stencils and distinct cell geometries of ``mesh`` for ``p``-point interpolation.
-
-    Geometries: the canonical shapes of interior cells first (the final
-    stencil, then the row stencils ``k = 0 .. p-2``), one per distinct step;
-    then every boundary entry on its own (cells whose final stencil spans two
-    runs or is clipped at the mesh's ends, in cell order; then such row
-    entries, row by row). Built by :mod:`solver._mesh_core`.
-    """
-    from ._mesh_core import stencil_tables as tables
-
+    """The stencils and distinct cell geometries of ``mesh`` for ``p``-point interpolation."""
     N = mesh.n
+    half = p // 2
     if N < p:
         raise ValueError(f"t: {p}-point stencils need at least {p} grid points, got {N}")
     run_of = np.repeat(np.arange(mesh.run_start.size - 1), np.diff(mesh.run_start))
+    cells = np.arange(N - 1)
+    fstart = np.clip(cells - half + 1, 0, N - p)
+    rows = np.arange(N)
+    rstart = np.clip(rows - p + 1, 0, N - p)
+
+    # interior cells: the stencil and the cell lie in one run (canonical integer offsets)
+    lo = cells - half + 1
+    hi = cells + half - 1
+    fin_int = (lo >= 0) & (cells + half <= N - 1)
+    fin_int[fin_int] = run_of[lo[fin_int]] == run_of[hi[fin_int]]
+    k = np.arange(p - 1)
+    jrow = rows[:, None] - 1 - k[None, :]  # (N, p-1) cell of (n, k)
+    valid = jrow >= 0
+    row_int = (rows[:, None] - p + 1 >= 0) & valid
+    r0 = np.clip(rows - p + 1, 0, N - 2)
+    r1 = np.clip(rows - 1, 0, N - 2)
+    row_int &= (run_of[r0] == run_of[r1])[:, None]
+
+    def offsets(start: np.ndarray, j: np.ndarray) -> np.ndarray:
+        idx = start[:, None] + np.arange(p)[None, :]
+        return mesh.distance(idx, j[:, None]) / mesh.h[j][:, None]
+
+    # geometries: first the canonical shapes of interior cells (final, then row k = 0..p-2),
+    # one per distinct step; then every boundary entry on its own
     steps = np.unique(mesh.h)
+    S = steps.size
     step_index = np.searchsorted(steps, mesh.h)  # step of each cell
-    fstart, gfin, rstart, grow, gh, gnodes = tables(
-        mesh.h, run_of.astype(np.int64), step_index.astype(np.int64), steps, mesh.xh, mesh.xl, p
+    canon = [np.arange(p, dtype=float) - (half - 1)]
+    canon += [np.arange(p, dtype=float) - (p - 2 - kk) for kk in range(p - 1)]
+    jb = cells[~fin_int]
+    nb, kb = np.nonzero(valid & ~row_int)
+    jrb = jrow[nb, kb]
+    hs = [np.tile(steps, p), mesh.h[jb], mesh.h[jrb]]
+    nodes = [
+        np.repeat(np.array(canon), S, axis=0),
+        offsets(fstart[jb], jb),
+        offsets(rstart[nb], jrb),
+    ]
+    gfin = np.empty(N - 1, dtype=np.int32)
+    gfin[fin_int] = step_index[fin_int]
+    gfin[~fin_int] = S * p + np.arange(jb.size)
+    grow = np.full((N, p - 1), -1, dtype=np.int32)
+    for kk in range(p - 1):
+        sel = row_int[:, kk]
+        grow[sel, kk] = S * (1 + kk) + step_index[jrow[sel, kk]]
+    grow[nb, kb] = S * p + jb.size + np.arange(nb.size)
+    uniq = np.column_stack([np.concatenate(hs), np.vstack(nodes)])
+    return StencilTables(
+        fstart.astype(np.int64),
+        gfin,
+        rstart.astype(np.int64),
+        grow,
+        np.ascontiguousarray(uniq[:, 0]),
+        np.ascontiguousarray(uniq[:, 1:]),
     )
-    return StencilTables(fstart, gfin, rstart, grow, gh, gnodes)

@@ -76,19 +76,82 @@ def weight_table(mu, right, h, nodes) -> np.ndarray:
     """``W[τ, g, i] = h_g Ω_i(μ_τ h_g)``: weights of every term ``τ`` on every cell shape ``g``.
 
     ``mu`` (T,) complex rates, ``right`` (T,) anchors, ``h`` (G,) steps and
-    ``nodes`` (G, p) cell-local nodes; see :func:`mesh_weights` (the same
-    arithmetic, shape by shape). Compiled (:mod:`solver._weights_core`): on the
-    graded meshes of a few hundred points the fast paths solve on, building
-    the table in NumPy cost more than the solve itself.
+    ``nodes`` (G, p) cell-local nodes; see :func:`mesh_weights`. The moments
+    depend on the step only and the Lagrange coefficients on the node offsets
+    only: each is computed once per distinct step and per distinct stencil,
+    and their products once per (step, stencil) pair that occurs (at most G:
+    on a smoothly graded mesh every cell is its own pair, as cell by cell).
     """
-    from ._weights_core import weight_table as table
+    mu = np.atleast_1d(np.asarray(mu, dtype=complex))
+    right = np.broadcast_to(np.asarray(right, dtype=bool), mu.shape)
+    h = np.asarray(h, dtype=float)
+    nodes = np.asarray(nodes, dtype=float)
+    p = nodes.shape[1]
+    W = np.empty((mu.size, h.size, p), dtype=complex)
+    if h.size > _JIT_ROWS:
+        # many cell shapes (a smoothly graded mesh): sorting them out costs more than it
+        # saves, the weights are those of each cell, in chunks (bounded memory)
+        for g0 in range(0, h.size, _JIT_ROWS):
+            g = slice(g0, g0 + _JIT_ROWS)
+            for k in range(mu.size):
+                W[k, g] = mesh_weights(mu[k] * h[g], nodes[g], right[k]) * h[g, None]
+        return W
+    steps, hid = np.unique(h, return_inverse=True)
+    shapes, sid = _distinct_rows(nodes)
+    pairs, pid = np.unique(hid.ravel() * shapes.shape[0] + sid, return_inverse=True)
+    ph, ps = pairs // shapes.shape[0], pairs % shapes.shape[0]
+    for anchor in (True, False):
+        sel = np.flatnonzero(right == anchor)
+        if sel.size == 0:
+            continue
+        C = _cached_coefficients(shapes, 1.0 if anchor else 0.0)  # (P, p, p)
+        M = _moments(mu[sel, None] * steps[None, :], p, anchor)  # (terms, S, p)
+        # A[t, q, i] = sum_k M[t, step(q), k] C[stencil(q), i, k] for the pairs q that occur
+        # (einsum, not BLAS: a threaded zgemm of this size can take milliseconds when the
+        # cores are busy)
+        A = np.einsum("tqk,qik->tqi", M[:, ph], C[ps])
+        raw = np.take(A, pid.ravel(), axis=1)  # (terms, G, p)
+        W[sel] = _shifted(raw, M[:, hid, 0]) * h[None, :, None]
+    return W
 
-    mu = np.ascontiguousarray(np.atleast_1d(np.asarray(mu, dtype=complex)))
-    right = np.ascontiguousarray(np.broadcast_to(np.asarray(right, dtype=np.bool_), mu.shape))
-    h = np.ascontiguousarray(h, dtype=float)
-    nodes = np.ascontiguousarray(nodes, dtype=float)
-    steps, sid = np.unique(h, return_inverse=True)
-    return table(mu, right, steps, sid.ravel().astype(np.int64), nodes, _BACKWARD_EXTRA)
+
+def _distinct_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of ``a`` and the index of each row among them.
+
+    Rows are grouped by a 1-D key (a fixed linear combination) and every row is
+    checked against its group's representative, row by row: rows of stencil
+    offsets whose keys coincide and that differ by rounding of the mesh
+    positions (1e-13 of the row's size) share one representative, which changes
+    their weights by rounding only. If a group mixed rows that differ by more,
+    the exact ``np.unique(axis=0)`` is used instead.
+    """
+    key = np.einsum("gi,i->g", a, 1.0 + np.arange(a.shape[1]) * np.sqrt(2.0))
+    order = np.argsort(key)
+    ks = key[order]
+    new = np.empty(ks.size, dtype=bool)
+    new[:1] = True
+    np.not_equal(ks[1:], ks[:-1], out=new[1:])
+    inv = np.empty(key.size, dtype=np.intp)
+    inv[order] = np.cumsum(new) - 1
+    rows = a[order[new]]
+    dev = np.max(np.abs(rows[inv] - a), axis=1, initial=0.0)
+    if np.any(dev > 1e-13 * (1.0 + np.max(np.abs(a), axis=1, initial=0.0))):
+        rows, inv = np.unique(a, axis=0, return_inverse=True)
+        inv = inv.ravel()
+    return rows, inv
+
+
+def _cached_coefficients(nodes: np.ndarray, xa: float) -> np.ndarray:
+    """:func:`_lagrange_coefficients`, remembered for recent ``(nodes, xa)`` (the meshes of
+    one problem, and of neighbouring problems, share their stencil shapes)."""
+    return _coefficients_of(nodes.tobytes(), nodes.shape, xa)
+
+
+@lru_cache(maxsize=32)
+def _coefficients_of(buf: bytes, shape: tuple[int, int], xa: float) -> np.ndarray:
+    C = _lagrange_coefficients(np.frombuffer(buf, dtype=float).reshape(shape), xa)
+    C.setflags(write=False)
+    return C
 
 
 #: above this many stencils the Lagrange coefficients come from a compiled loop
@@ -101,12 +164,12 @@ def _lagrange_coefficients(nodes: np.ndarray, xa: float) -> np.ndarray:
 
     ``L_i`` is built as the product of ``(u - (x_m - xa))`` over ``m != i``
     (``u = x - xa``), divided by ``Π (x_i - x_m)``; NumPy over the stencils for a
-    few thousand of them, :mod:`solver._weights_core` (the same arithmetic,
+    few thousand of them, :mod:`solver._lagrange_core` (the same arithmetic,
     compiled) for more.
     """
     G, p = nodes.shape
     if G >= _JIT_ROWS:
-        from ._weights_core import lagrange_coefficients
+        from ._lagrange_core import lagrange_coefficients
 
         return lagrange_coefficients(np.ascontiguousarray(nodes, dtype=float), float(xa))
     u = nodes - xa
