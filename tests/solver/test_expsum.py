@@ -135,3 +135,29 @@ def test_off_grid_breakpoints_fall_back_to_direct():
     assert res.stats.path == "direct"
     with pytest.raises(ValueError, match="fast path"):
         solve_volterra(K, np.ones_like(t), t, path="fast")
+
+
+def test_term_table_is_remembered_per_kernel_object_and_released_with_it():
+    # the 3-5 grids of one solve to a tolerance prepare the same kernel: its term table is
+    # built once (solver._expsum._terms); it must equal a fresh build, give the same solution
+    # bit for bit, and not outlive the kernel
+    import gc
+
+    K = _piecewise(0.3)
+    t = np.linspace(-8.0, 0.0, 161)
+    r = np.cos(t)
+    first, _ = _expsum.solve(K, t, r, 6, float)
+    assert K in _expsum._TERMS
+    again, _ = _expsum.solve(K, t, r, 6, float)
+    fresh, _ = _expsum.solve(_piecewise(0.3), t, r, 6, float)
+    assert np.array_equal(first, again) and np.array_equal(first, fresh)
+    cached = _expsum._terms(K, True)
+    _expsum._TERMS.pop(K)
+    rebuilt = _expsum._terms(K, True)
+    assert cached["spans"] == rebuilt["spans"]
+    for key in ("piece", "w", "lam", "mu", "right", "row", "col"):
+        assert np.array_equal(cached[key], rebuilt[key]), key
+    n = len(_expsum._TERMS)
+    del K
+    gc.collect()
+    assert len(_expsum._TERMS) == n - 1
