@@ -304,7 +304,8 @@ def solve(
     geo = (d["seg_a"], d["seg_b"], d["piece"], d["w"], d["lam"], d["mu"], d["right"])
     ent = (d["row"], d["col"])
     tabs = (d["W"], d["fstart"], d["gfin"], d["rstart"], d["grow"])
-    rc = np.asarray(r, dtype=complex).reshape(N, dim)
+    # (contiguous and writeable whatever the layout of r: one Numba specialisation of the core)
+    rc = np.require(np.asarray(r, dtype=complex).reshape(N, dim), requirements="CW")
     y = np.zeros((N, dim), dtype=complex)
     y[0] = rc[0]
     ns = min(p - 1, N - 1)

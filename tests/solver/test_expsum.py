@@ -161,3 +161,26 @@ def test_term_table_is_remembered_per_kernel_object_and_released_with_it():
     del K
     gc.collect()
     assert len(_expsum._TERMS) == n - 1
+
+
+def test_one_core_specialisation_for_any_layout_of_the_right_hand_side():
+    # Numba compiles the stepping core once per combination of array types (layout C/F/A and
+    # read-only are types of their own): a right-hand side given Fortran-ordered, as a strided
+    # view or read-only must reuse the specialisation of a fresh C array, with the same result
+    # (the same arithmetic on the same numbers: bit for bit)
+    from solver import _expsum_core
+
+    K = kernels.ExpSum(
+        [0.5, 0.2, 0.1], [0, 0, 0], [1.0, 2.0, 3.0], rows=[0, 1, 0], cols=[0, 0, 1], dim=2
+    )
+    t = np.linspace(0.0, 2.0, 41)
+    r = np.column_stack([np.cos(t), np.sin(t)]).astype(complex)
+    y, _ = _expsum.solve(K, t, r.copy(), 4)
+    compiled = set(_expsum_core.step_rows_system.signatures)
+    frozen = r.copy()
+    frozen.setflags(write=False)
+    wide = np.zeros((t.size, 4), complex)
+    wide[:, ::2] = r
+    for rr in (np.asfortranarray(r), wide[:, ::2], frozen):
+        assert np.array_equal(_expsum.solve(K, t, rr, 4)[0], y)
+    assert set(_expsum_core.step_rows_system.signatures) == compiled
