@@ -375,3 +375,23 @@ def test_two_order_extrapolation_is_exact_on_its_model(levels):
     for a, c in [(0.3, 5.0), (1e-2, 1e-8), (0.0, 1.0)]:
         values = [1.0 + a / k + c / k**6 for k in levels]
         assert _two_orders(levels, values, 6) == pytest.approx(1.0, abs=1e-14)
+
+
+@pytest.mark.parametrize(
+    "rate, eps, g",
+    [(1e-3, 1e-3, 1e-7), (1e-5, 1e-5, 1e-7), (1e-1, 1e-1, 1e-3), (1e-5, 1e-7, 1e-5)],
+)
+def test_skeleton_near_the_slow_scale_converges_in_one_refinement(monkeypatch, rate, eps, g):
+    # ε or 2g near Q + rate: the skeleton is denser where that term changes F
+    # (direct._step_cap), so the first refinement (grids 4, 2, 1: three solves) meets rtol;
+    # without it the refinement needed two more solves. The two agree within their estimates.
+    from cooperon import direct
+
+    third = rate / 3.0
+    p = Parameters(tau_over_tau1=third, tau_over_tau3=third, E_tau=eps, gamma_tau=g, Dq2_tau=third)
+    sol = solve_direct(p, rtol=1e-8)
+    assert sol.converged and sol.stats.solves == 3
+    monkeypatch.setattr(direct, "_RES_BOOST", {"oscillating": 1.0, "decaying": 1.0})
+    plain = solve_direct(p, rtol=1e-8)
+    assert plain.converged and plain.stats.solves == 5
+    assert abs(sol.F0 - plain.F0) <= sol.error_estimate + plain.error_estimate
