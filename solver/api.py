@@ -419,12 +419,19 @@ def _solve_to_tolerance(prob, t, rtol, atol, max_points, first, stats) -> Volter
             rho_i = np.where(d1 > 0, d2 / np.where(d1 > 0, d1, 1.0), np.inf)
         inwin = _asymptotic(rho_i, p)
         est = np.where(inwin, d1 / _richardson_divisor(rho_i, p), d1)
+        # a point whose differences do not shrink (ratio < 2) where they matter has no
+        # trustworthy estimate yet, unless they do shrink (1 < ratio < 2) and the geometric
+        # tail of the differences, d1/(ratio - 1), is itself below a tenth of the tolerance:
+        # then that tail is its estimate
+        slow = (d1 > 0.01 * tol) & (rho_i < 2.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tail = np.where(rho_i > 1.0, d1 / (rho_i - 1.0), np.inf)
+        bounded = slow & (tail <= 0.1 * tol)
+        est = np.where(bounded, np.maximum(est, tail), est)
+        stalled = bool(np.any(slow & ~bounded))
         floor = _roundoff_floor(y1)[::m]
         est = np.maximum(est, floor) + Herr
         q = float(np.max(est / tol))
-        # a point whose differences do not shrink (ratio < 2) where they matter has no
-        # trustworthy estimate yet
-        stalled = bool(np.any((d1 > 0.01 * tol) & (rho_i < 2.0)))
         rounding = bool(np.all(d1 <= 100.0 * floor))
 
         best = (y, est)
