@@ -87,7 +87,10 @@ def prepare(
     recur = np.max(-zs.real, axis=1, initial=0.0) < 300.0
     EM = np.exp(np.where(recur[:, None], -zs, 0.0))
     EP = np.exp(np.where(right_a[:, None], 0.0, zs))
-    Wt = weight_table(mu_a, right_a, tables.h, tables.nodes)
+    # the weights depend on mu only (the anchor follows from it): once per distinct mu
+    Wt = weight_table(terms["mu_distinct"], terms["right_distinct"], tables.h, tables.nodes)
+    if terms["mu_index"] is not None:
+        Wt = Wt[terms["mu_index"]]
     return {
         "t": np.ascontiguousarray(t, float),
         "xh": mesh.xh,
@@ -173,7 +176,12 @@ def _terms(kernel: Kernel, real: bool) -> dict:
         row, col = [0] * len(w), [0] * len(w)
     if not w:  # a zero kernel
         piece, w, lam, mu, right, row, col = [0], [0.0], [0.0], [0.0], [True], [0], [0]
+    mu_distinct, mu_index = np.unique(np.asarray(mu, complex), return_inverse=True)
     table = {
+        "mu_distinct": mu_distinct,
+        "right_distinct": mu_distinct.real >= 0.0,
+        # (None: the distinct mu are the terms' own, in order)
+        "mu_index": None if np.array_equal(mu_distinct, mu) else mu_index.ravel(),
         "spans": spans,
         "piece": np.asarray(piece, np.int64),
         "w": np.asarray(w, complex),
