@@ -97,20 +97,32 @@ def weight_table(mu, right, h, nodes) -> np.ndarray:
                 W[k, g] = mesh_weights(mu[k] * h[g], nodes[g], right[k]) * h[g, None]
         return W
     steps, hid = np.unique(h, return_inverse=True)
+    hid = hid.ravel()
     shapes, sid = _distinct_rows(nodes)
-    pairs, pid = np.unique(hid.ravel() * shapes.shape[0] + sid, return_inverse=True)
-    ph, ps = pairs // shapes.shape[0], pairs % shapes.shape[0]
+    S, P = steps.size, shapes.shape[0]
+    pairs, pid = np.unique(hid * P + sid, return_inverse=True)
+    # every (step, stencil) combination at once when the pairs that occur are most of them
+    # (graded meshes: steps and stencils repeat from run to run), else the pairs alone
+    every = S * P <= 2 * pairs.size
+    ph, ps = pairs // P, pairs % P
     for anchor in (True, False):
         sel = np.flatnonzero(right == anchor)
         if sel.size == 0:
             continue
         C = _cached_coefficients(shapes, 1.0 if anchor else 0.0)  # (P, p, p)
         M = _moments(mu[sel, None] * steps[None, :], p, anchor)  # (terms, S, p)
-        # A[t, q, i] = sum_k M[t, step(q), k] C[stencil(q), i, k] for the pairs q that occur
-        # (einsum, not BLAS: a threaded zgemm of this size can take milliseconds when the
-        # cores are busy)
-        A = np.einsum("tqk,qik->tqi", M[:, ph], C[ps])
-        raw = np.take(A, pid.ravel(), axis=1)  # (terms, G, p)
+        if every:
+            # B[t, s, g, i] = sum_k M[t, s, k] C[g, i, k]: two real matrix products (a
+            # complex einsum of this size took 0.4 ms; a threaded zgemm can take
+            # milliseconds when the cores are busy)
+            Ck = C.transpose(2, 0, 1).reshape(p, P * p)
+            Mk = M.reshape(-1, p)
+            B = (Mk.real @ Ck + 1j * (Mk.imag @ Ck)).reshape(sel.size, S, P, p)
+            raw = B[:, hid, sid, :]  # (terms, G, p)
+        else:
+            # A[t, q, i] = sum_k M[t, step(q), k] C[stencil(q), i, k] for the pairs q
+            A = np.einsum("tqk,qik->tqi", M[:, ph], C[ps])
+            raw = np.take(A, pid.ravel(), axis=1)  # (terms, G, p)
         W[sel] = _shifted(raw, M[:, hid, 0]) * h[None, :, None]
     return W
 
