@@ -123,7 +123,9 @@ def weight_table(mu, right, h, nodes) -> np.ndarray:
             # A[t, q, i] = sum_k M[t, step(q), k] C[stencil(q), i, k] for the pairs q
             A = np.einsum("tqk,qik->tqi", M[:, ph], C[ps])
             raw = np.take(A, pid.ravel(), axis=1)  # (terms, G, p)
-        W[sel] = _shifted(raw, M[:, hid, 0]) * h[None, :, None]
+        raw = _shifted(raw, M[:, hid, 0])
+        raw *= h[None, :, None]
+        W[sel] = raw
     return W
 
 
@@ -243,7 +245,8 @@ def _shifted(raw: np.ndarray, mass: np.ndarray) -> np.ndarray:
     total = raw[..., 0].copy()
     for i in range(1, p):  # (a reduction over a short last axis is slow in NumPy)
         total += raw[..., i]
-    return raw + ((mass - total) / p)[..., None]
+    raw += ((mass - total) / p)[..., None]  # (raw is the caller's scratch array)
+    return raw
 
 
 @lru_cache(maxsize=64)
