@@ -112,12 +112,21 @@ def weight_table(mu, right, h, nodes) -> np.ndarray:
         C = _cached_coefficients(shapes, 1.0 if anchor else 0.0)  # (P, p, p)
         M = _moments(mu[sel, None] * steps[None, :], p, anchor)  # (terms, S, p)
         if every:
-            # B[t, s, g, i] = sum_k M[t, s, k] C[g, i, k]: two real matrix products (a
-            # complex einsum of this size took 0.4 ms; a threaded zgemm can take
-            # milliseconds when the cores are busy)
+            # B[t, s, g, i] = sum_k M[t, s, k] C[g, i, k]: two real products. BLAS only
+            # for products small enough to stay on one thread (a threaded gemm can take
+            # milliseconds when the cores are busy), einsum above: a 17-term kernel on 320
+            # shapes took 1.03 ms with BLAS, 1.33 ms with einsum, 1.44 ms with the complex
+            # einsum over the pairs
             Ck = C.transpose(2, 0, 1).reshape(p, P * p)
             Mk = M.reshape(-1, p)
-            B = (Mk.real @ Ck + 1j * (Mk.imag @ Ck)).reshape(sel.size, S, P, p)
+            B = np.empty((Mk.shape[0], P * p), dtype=complex)
+            if Mk.shape[0] * Ck.size <= _SMALL_GEMM:
+                B.real = Mk.real @ Ck
+                B.imag = Mk.imag @ Ck
+            else:
+                B.real = np.einsum("tk,kg->tg", Mk.real, Ck)
+                B.imag = np.einsum("tk,kg->tg", Mk.imag, Ck)
+            B = B.reshape(sel.size, S, P, p)
             raw = B[:, hid, sid, :]  # (terms, G, p)
         else:
             # A[t, q, i] = sum_k M[t, step(q), k] C[stencil(q), i, k] for the pairs q
@@ -167,6 +176,10 @@ def _coefficients_of(buf: bytes, shape: tuple[int, int], xa: float) -> np.ndarra
     C.setflags(write=False)
     return C
 
+
+#: largest m·k·n of a real matrix product handed to BLAS (OpenBLAS keeps products below
+#: ~2.6e5 on one thread)
+_SMALL_GEMM = 200_000
 
 #: above this many stencils the Lagrange coefficients come from a compiled loop
 _JIT_ROWS = 4096

@@ -362,3 +362,21 @@ def test_weight_table_on_many_cell_shapes_is_cell_by_cell():
         ref = mesh_weights(mu[k] * h, nodes, mu[k].real >= 0) * h[:, None]
         scale = np.max(np.abs(ref), axis=1, keepdims=True)
         assert np.max(np.abs(W[k] - ref) / scale) <= 1e-12, k
+
+
+def test_weight_table_products_agree_with_and_without_blas(monkeypatch):
+    # the (step, stencil) contraction uses BLAS for small products and einsum above
+    # product_weights._SMALL_GEMM: the same sums in another order, 1e-14 of each cell's weights
+    from solver import product_weights
+
+    t = np.concatenate([np.linspace(-64.0, -16.0, 13), np.linspace(-15.0, 0.0, 16)])
+    tab = stencil_tables(analyse(t), 6)
+    mu = np.array([1.0 + 2j, 0.3, 1.0 - 0.5j, -0.2 + 1j])
+    small = weight_table(mu, mu.real >= 0, tab.h, tab.nodes)
+    monkeypatch.setattr(product_weights, "_SMALL_GEMM", 0)
+    large = weight_table(mu, mu.real >= 0, tab.h, tab.nodes)
+    scale = np.max(np.abs(small), axis=2, keepdims=True)
+    assert np.max(np.abs(small - large) / scale) <= 1e-14
+    for k in range(mu.size):
+        ref = mesh_weights(mu[k] * tab.h, tab.nodes, mu[k].real >= 0) * tab.h[:, None]
+        assert np.max(np.abs(small[k] - ref) / scale[k]) <= 1e-14, k
