@@ -421,12 +421,12 @@ def _solve_to_tolerance(prob, t, rtol, atol, max_points, first, stats) -> Volter
         est = np.where(inwin, d1 / _richardson_divisor(rho_i, p), d1)
         # a point whose differences do not shrink (ratio < 2) where they matter has no
         # trustworthy estimate yet, unless they do shrink (1 < ratio < 2) and the geometric
-        # tail of the differences, d1/(ratio - 1), is itself below a tenth of the tolerance:
-        # then that tail is its estimate
+        # tail of the differences, d1/(ratio - 1), is itself below a quarter of the
+        # tolerance (four times the tail still meets it): then that tail is its estimate
         slow = (d1 > 0.01 * tol) & (rho_i < 2.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             tail = np.where(rho_i > 1.0, d1 / (rho_i - 1.0), np.inf)
-        bounded = slow & (tail <= 0.1 * tol)
+        bounded = slow & (tail <= 0.25 * tol)
         est = np.where(bounded, np.maximum(est, tail), est)
         stalled = bool(np.any(slow & ~bounded))
         floor = _roundoff_floor(y1)[::m]
