@@ -110,7 +110,8 @@ def weight_table(mu, right, h, nodes) -> np.ndarray:
         if sel.size == 0:
             continue
         C = _cached_coefficients(shapes, 1.0 if anchor else 0.0)  # (P, p, p)
-        M = _moments(mu[sel, None] * steps[None, :], p, anchor)  # (terms, S, p)
+        # moments times the step: the weights h Ω come out of the products directly
+        M = _moments(mu[sel, None] * steps[None, :], p, anchor) * steps[None, :, None]
         if every:
             # B[t, s, g, i] = sum_k M[t, s, k] C[g, i, k]: two real products. BLAS only
             # for products small enough to stay on one thread (a threaded gemm can take
@@ -133,7 +134,8 @@ def weight_table(mu, right, h, nodes) -> np.ndarray:
             A = np.einsum("tqk,qik->tqi", M[:, ph], C[ps])
             raw = np.take(A, pid.ravel(), axis=1)  # (terms, G, p)
         raw = _shifted(raw, M[:, hid, 0])
-        raw *= h[None, :, None]
+        if sel.size == mu.size:
+            return raw  # (one anchor for every term)
         W[sel] = raw
     return W
 
