@@ -501,6 +501,8 @@ def solve_direct(
     # rtol is below that
     floor = np.finfo(float).eps / rate
     goal = max(rtol, _COND_FLOOR * floor)
+    # (the solver takes differences at that noise for rounding, not for a stalled refinement)
+    cond_factor = max(1.0, 1.0 / rate)
     # a method unstable on long steps (gregory8) keeps every step, also of the coarsest
     # Richardson grid (the skeleton itself), within 0.8 of its limit for the fastest
     # memory e^{-(1 + Re α)(t - s)} of the kernel
@@ -555,6 +557,7 @@ def solve_direct(
             atol=rt * (1e-2 * frozen.bound / model.dim),
             max_points=env_points,
             first_refinement=4,
+            conditioning=cond_factor,
             vectorized=True,
         )
         fine = refine(t, res.stats.refinement_factor)
@@ -596,6 +599,7 @@ def solve_direct(
             rtol=_pointwise_rtol(v, Q, t, 0.5 * goal),
             max_points=max_points,
             first_refinement=4,
+            conditioning=cond_factor,
             vectorized=True,
         )
         fine = refine(t, res.stats.refinement_factor)

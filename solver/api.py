@@ -42,6 +42,7 @@ def solve_volterra(
     atol: float | None = None,
     max_points: int | None = None,
     first_refinement: int | None = None,
+    conditioning: float | None = None,
     path: str = "auto",
     vectorized: bool | None = None,
 ) -> VolterraResult:
@@ -101,6 +102,13 @@ def solve_volterra(
         Refinement factor of the first attempt (1 or a multiple of 4); default
         1 if ``t`` can host the three nested grids (``len(t) - 1`` divisible by
         4), else 4. A grid known to be too coarse saves an attempt with 4.
+    conditioning
+        With ``rtol``/``atol``: how much the equation amplifies rounding errors
+        (for a linear equation whose kernel mass is close to 1, about
+        ``1/(1 - mass)``), at least 1 (default 1). Differences between
+        refinements below ``conditioning · eps · |y|`` (times 10) are then
+        taken for rounding noise: they do not count as a refinement that
+        stalls, and refining stops when every difference is at that level.
     path
         ``"auto"`` uses the fastest algorithm the kernel's structure allows,
         ``"direct"`` forces the O(N^2) path, ``"fast"`` requires a fast path.
@@ -142,8 +150,15 @@ def solve_volterra(
     if history is not None and not isinstance(history, History):
         raise TypeError("history must be a solver.History (History(y=...) or contribution=...)")
     tolerance = check_tolerances(rtol, atol, t.size)
-    if tolerance is None and (max_points is not None or first_refinement is not None):
-        raise ValueError("max_points and first_refinement apply only with rtol/atol")
+    if tolerance is None and (
+        max_points is not None or first_refinement is not None or conditioning is not None
+    ):
+        raise ValueError("max_points, first_refinement and conditioning apply only with rtol/atol")
+    if conditioning is None:
+        conditioning = 1.0
+    elif not (isinstance(conditioning, (int, float, np.integer, np.floating))
+              and math.isfinite(conditioning) and conditioning >= 1.0):  # fmt: skip
+        raise ValueError(f"conditioning must be a finite number >= 1, got {conditioning!r}")
     if max_points is None:
         max_points = DEFAULT_MAX_POINTS
     if t.size < order:
@@ -182,8 +197,9 @@ def solve_volterra(
         res = _solve_once(prob, t, fvals, error_estimate, stats)
     else:
         res = _solve_to_tolerance(
-            prob, t, tolerance[0], tolerance[1], int(max_points), first_refinement, stats
-        )
+            prob, t, tolerance[0], tolerance[1], int(max_points), first_refinement, stats,
+            float(conditioning),
+        )  # fmt: skip
     stats.seconds = time.perf_counter() - start
     return res
 
@@ -347,7 +363,9 @@ def _short_grid_estimate(prob, t, r, y, dtype, stats):
     return np.abs(y - ylo), "solved; error estimate from the trapezoidal rule (grid too short)"
 
 
-def _solve_to_tolerance(prob, t, rtol, atol, max_points, first, stats) -> VolterraResult:
+def _solve_to_tolerance(
+    prob, t, rtol, atol, max_points, first, stats, conditioning: float = 1.0
+) -> VolterraResult:
     """Refine ``t`` by integer factors until the error estimate meets ``atol + rtol |y|``."""
     p = prob.order
     N = t.size
@@ -423,7 +441,10 @@ def _solve_to_tolerance(prob, t, rtol, atol, max_points, first, stats) -> Volter
         # trustworthy estimate yet, unless they do shrink (1 < ratio < 2) and the geometric
         # tail of the differences, d1/(ratio - 1), is itself below a quarter of the
         # tolerance (four times the tail still meets it): then that tail is its estimate
-        slow = (d1 > 0.01 * tol) & (rho_i < 2.0)
+        # (differences at the rounding noise of the equation, conditioning x eps x |y|, are
+        # no evidence of a stall)
+        noise = 10.0 * conditioning * np.finfo(float).eps * _running_max(y1)[::m]
+        slow = (d1 > np.maximum(0.01 * tol, noise)) & (rho_i < 2.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             tail = np.where(rho_i > 1.0, d1 / (rho_i - 1.0), np.inf)
         bounded = slow & (tail <= 0.25 * tol)
@@ -432,7 +453,7 @@ def _solve_to_tolerance(prob, t, rtol, atol, max_points, first, stats) -> Volter
         floor = _roundoff_floor(y1)[::m]
         est = np.maximum(est, floor) + Herr
         q = float(np.max(est / tol))
-        rounding = bool(np.all(d1 <= 100.0 * floor))
+        rounding = bool(np.all(d1 <= np.maximum(100.0 * floor, noise)))
 
         best = (y, est)
         if q <= 1.0 and (not stalled or rounding):
@@ -562,18 +583,23 @@ def _coarse_differences(y, yc):
     return est
 
 
+def _running_max(y) -> np.ndarray:
+    """``max_{j <= n} |y_j|`` at each point ``n`` (over components), shape ``y.shape``."""
+    a = np.abs(y)
+    if a.ndim > 1:
+        a = a.reshape(a.shape[0], -1).max(axis=1)
+    run = np.maximum.accumulate(a)
+    return run.reshape(run.shape + (1,) * (y.ndim - 1)) if y.ndim > 1 else run
+
+
 def _roundoff_floor(y):
     """Round-off level of the solution at each point: rounding of the history sums.
 
     ``10 eps sqrt(n + 1) max_{j <= n} |y_j|`` at point ``n`` (the error there cannot
     depend on later, larger values of a growing solution); shape ``y.shape``.
     """
-    a = np.abs(y)
-    if a.ndim > 1:
-        a = a.reshape(a.shape[0], -1).max(axis=1)
-    run = np.maximum.accumulate(a)
-    floor = 10.0 * np.finfo(float).eps * np.sqrt(np.arange(1, a.size + 1)) * run
-    return floor.reshape(floor.shape + (1,) * (y.ndim - 1)) if y.ndim > 1 else floor
+    n = np.sqrt(np.arange(1, y.shape[0] + 1)).reshape((-1,) + (1,) * (y.ndim - 1))
+    return 10.0 * np.finfo(float).eps * n * _running_max(y)
 
 
 def _failed(t, like, prob, message, stats):

@@ -410,3 +410,16 @@ def test_slowly_shrinking_differences_bounded_by_their_tail(rate, eps, g):
     assert sol.converged and sol.stats.solves == 3
     ref = solve_direct(p, rtol=1e-11)
     assert abs(sol.F0 - ref.F0) <= sol.error_estimate + ref.error_estimate
+
+
+def test_refinement_near_the_conditioning_floor_does_not_chase_rounding_noise():
+    # the physical point of validation/bench_cooperon.py table (c), rate ~2e-6: at rtol 1e-9
+    # (5x the floor eps/rate) the rounding noise of F looked like a stalled refinement and
+    # the grid was refined 128x (115 585 points); the solver is told the conditioning
+    # 1/rate (solver.solve_volterra(conditioning=...)) and stops at 16x. F(0) agrees with
+    # the rtol 1e-8 solution within the two estimates.
+    p = Parameters(tau_over_tau1=1e-6, E_tau=3e-5, tau_over_tau3=1e-6, gamma_tau=1e-6, Dq2_tau=1e-7)
+    fine = solve_direct(p, rtol=1e-9)
+    assert fine.converged and fine.stats.refinement_factor <= 32
+    coarse = solve_direct(p, rtol=1e-8)
+    assert abs(fine.F0 - coarse.F0) <= fine.error_estimate + coarse.error_estimate

@@ -492,3 +492,37 @@ def test_oversized_refinement_is_refused_before_the_grid_is_built(monkeypatch):
     calls.clear()
     res = solve_volterra(K, np.ones_like, t, rtol=1e-15, first_refinement=4, max_points=5_000)
     assert res.status == 1 and "max_points" in res.message and calls == [4]
+
+
+def test_conditioning_keeps_rounding_noise_from_driving_the_refinement():
+    # y = 1 + ∫_0^t (1 - δ) e^{-(t-s)} y ds: y = (1 - (1 - δ) e^{-δ t})/δ grows to 1/δ and the
+    # equation amplifies rounding by ~1/δ, so at rtol 1e-9 (5x its noise eps/δ) differences
+    # at the noise look like a stalled refinement: without `conditioning` the grid is refined
+    # 32x for nothing; with it the first refinement stands, and its estimate stays honest
+    d = 1e-6
+    K = kernels.ExpSum([1 - d], [0.0], [1.0])
+    t = np.linspace(0.0, 3e6, 401)
+    exact = (1 - (1 - d) * np.exp(-d * t)) / d
+
+    def one(tt):
+        return np.ones_like(tt)
+
+    plain = solve_volterra(K, one, t, rtol=1e-9, max_points=2_000_001)
+    aware = solve_volterra(K, one, t, rtol=1e-9, max_points=2_000_001, conditioning=1 / d)
+    assert plain.status == 0 and aware.status == 0
+    assert aware.stats.refinement_factor == 4 < plain.stats.refinement_factor
+    assert np.all(np.abs(aware.y - exact) <= aware.error_estimate)
+    assert np.all(np.abs(aware.y - exact) <= 1e-9 * np.abs(exact))
+
+
+@pytest.mark.parametrize("bad", [0.5, 0.0, -2.0, np.nan, np.inf, "10"])
+def test_conditioning_must_be_a_finite_number_of_at_least_one(bad):
+    t = np.linspace(0.0, 1.0, 41)
+    with pytest.raises(ValueError, match="conditioning must be a finite number >= 1"):
+        solve_volterra(lambda t, s: -1.0, lambda t: np.ones_like(t), t, rtol=1e-6, conditioning=bad)
+
+
+def test_conditioning_needs_a_tolerance():
+    t = np.linspace(0.0, 1.0, 41)
+    with pytest.raises(ValueError, match="conditioning apply only with rtol/atol"):
+        solve_volterra(lambda t, s: -1.0, np.ones(41), t, conditioning=10.0)
