@@ -526,3 +526,30 @@ def test_conditioning_needs_a_tolerance():
     t = np.linspace(0.0, 1.0, 41)
     with pytest.raises(ValueError, match="conditioning apply only with rtol/atol"):
         solve_volterra(lambda t, s: -1.0, np.ones(41), t, conditioning=10.0)
+
+
+def test_conditioning_above_the_tolerance_cannot_excuse_a_slow_refinement():
+    # y = sin t + 1e-6 |t - 1/3|^(-9/10) on [0, 1], y = f - ∫_0^t y ds: the singularity
+    # between the nodes makes the quadrature error O(h^0.1), whose differences shrink by
+    # 2^0.1 per halving (a stall). A conditioning of 1e12 declares rounding at 2.2e-4 |y|,
+    # above rtol 1e-5: the points it excused kept |y_h - y_2h| as their estimate, and the
+    # solve ended with status 0, the true error 2.9x the tolerance and 12x the estimate.
+    # Excused points are now estimated at the declared rounding at least: status 1
+    a, c, b = -0.9, 1.0 / 3.0, 1e-6
+
+    def exact(t):
+        return np.sin(t) + b * np.abs(t - c) ** a
+
+    def f(t):
+        integral = np.where(t < c, c ** (a + 1) - np.abs(c - t) ** (a + 1),
+                            c ** (a + 1) + np.abs(t - c) ** (a + 1)) / (a + 1)  # fmt: skip
+        return exact(t) + 1.0 - np.cos(t) + b * integral
+
+    K = kernels.ExpSum([-1.0], [0.0], [0.0])
+    t = np.linspace(0.0, 1.0, 21)
+    declared = 1e12
+    res = solve_volterra(K, f, t, rtol=1e-5, max_points=20_001, conditioning=declared)
+    err = np.abs(res.y - exact(t))
+    assert res.status == 1 and "rounding floor" in res.message
+    assert np.max(res.error_estimate / np.abs(res.y)) >= declared * EPS
+    assert np.all(err <= 10 * res.error_estimate)
