@@ -444,18 +444,16 @@ def _solve_to_tolerance(
         inwin = _asymptotic(rho_i, p)
         est = np.where(inwin, d1 / _richardson_divisor(rho_i, p), d1)
         # a point whose differences do not shrink (ratio < 2) where they matter has no
-        # trustworthy estimate yet, unless they do shrink (1 < ratio < 2) and the geometric
-        # tail of the differences, d1/(ratio - 1), is itself below a quarter of the
-        # tolerance (four times the tail still meets it): then that tail is its estimate
-        # (differences at the rounding noise of the equation, conditioning x eps x |y|, are
-        # no evidence of a stall)
+        # trustworthy estimate yet. Exceptions: differences at the rounding noise of the
+        # equation (conditioning x eps x |y|) are no evidence of a stall, and such a point is
+        # no more accurate than that rounding; differences that do shrink (1 < ratio < 2)
+        # with a geometric tail d1/(ratio - 1) below a quarter of the tolerance (four times
+        # the tail still meets it) have that tail as their estimate
         rounding_y = conditioning * np.finfo(float).eps * _running_max(y1)[::m]
         noise = 10.0 * rounding_y
-        slow = (d1 > np.maximum(0.01 * tol, noise)) & (rho_i < 2.0)
-        # a point excused as noise is no more accurate than the rounding declared for it
-        # (a conditioning whose rounding exceeds the tolerance cannot pass for converged)
-        excused = (d1 > 0.01 * tol) & (rho_i < 2.0) & ~slow
-        est = np.where(excused, np.maximum(est, rounding_y), est)
+        unsettled = (d1 > 0.01 * tol) & (rho_i < 2.0)
+        slow = unsettled & (d1 > noise)
+        est = np.where(unsettled & ~slow, np.maximum(est, rounding_y), est)
         with np.errstate(divide="ignore", invalid="ignore"):
             tail = np.where(rho_i > 1.0, d1 / (rho_i - 1.0), np.inf)
         bounded = slow & (tail <= 0.25 * tol)

@@ -104,7 +104,6 @@ def weight_table(mu, right, h, nodes) -> np.ndarray:
     # every (step, stencil) combination at once when the pairs that occur are most of them
     # (graded meshes: steps and stencils repeat from run to run), else the pairs alone
     every = S * P <= 2 * pairs.size
-    ph, ps = pairs // P, pairs % P
     for anchor in (True, False):
         sel = np.flatnonzero(right == anchor)
         if sel.size == 0:
@@ -131,7 +130,7 @@ def weight_table(mu, right, h, nodes) -> np.ndarray:
             raw = B[:, hid, sid, :]  # (terms, G, p)
         else:
             # A[t, q, i] = sum_k M[t, step(q), k] C[stencil(q), i, k] for the pairs q
-            A = np.einsum("tqk,qik->tqi", M[:, ph], C[ps])
+            A = np.einsum("tqk,qik->tqi", M[:, pairs // P], C[pairs % P])
             raw = np.take(A, pid.ravel(), axis=1)  # (terms, G, p)
         raw = _shifted(raw, M[:, hid, 0])
         if sel.size == mu.size:
