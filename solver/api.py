@@ -436,9 +436,12 @@ def _solve_to_tolerance(
         rho = D2 / D1 if D1 > 0 else np.inf
         asymptotic = _asymptotic(rho, p)
         # pointwise, over a few neighbours (an error profile that changes sign makes single
-        # points' ratios meaningless)
-        d1 = _local_max(d1)
-        d2 = _local_max(d2)
+        # points' ratios meaningless), in units of the caller's per-point tolerances (atol +
+        # rtol max|y|: a point let loose does not lend its large error to its neighbours,
+        # and y crossing zero changes nothing)
+        w = _broadcast_tol(atol, rtol, np.broadcast_to(np.max(np.abs(y), axis=0), y.shape))
+        d1 = _local_max(d1 / w) * w
+        d2 = _local_max(d2 / w) * w
         with np.errstate(divide="ignore", invalid="ignore"):
             rho_i = np.where(d1 > 0, d2 / np.where(d1 > 0, d1, 1.0), np.inf)
         inwin = _asymptotic(rho_i, p)
