@@ -521,10 +521,25 @@ def solve_direct(
     f = equation.rhs(v, Q)
     env = t_direct = None
     missed = extrapolate = False
+    env_method, env_hmax = method, hmax
     if h is None and path in ("auto", "envelope"):
         env = _envelope_plan(
             v, Q, rate, T, goal, frozen, method, hmax, max_points, forced=path == "envelope"
         )
+        low = 0 < frozen.omega < envelope.MIN_OMEGA[method]
+        if env is None and path == "auto" and order > 4 and low:
+            # below MIN_OMEGA[method] the method is stable on the envelope equations only on
+            # steps with ωh >= MIN_PHASE_STEP (16 for gregory6), too long where 1/(Q + rate)
+            # < 160/ε or the layer at t = 0 needs steps of τ. gregory4's errors grow by at
+            # most 4.6 % per step inside its band (ωh ≈ 0.3-1.9): its usual grid is taken
+            # where the steps in that band amplify them at most 3x, held to the first
+            # refinement (refining multiplies those steps), and kept only where it reaches
+            # the tolerance (docs/envelopes.md)
+            env = _envelope_plan(
+                v, Q, rate, T, goal, frozen, _LOW_ORDER, math.inf, max_points, transit=True
+            )
+            if env is not None:
+                env_method, env_hmax = _LOW_ORDER, math.inf
     if h is not None:
         n_q = max(int(math.ceil(T / (4 * h))), order)
         _check_size(4 * n_q + 1, max_points, T)
@@ -541,7 +556,7 @@ def solve_direct(
         fine = t
     if env is not None:
         model, tail, h0, env_points, extrapolate = env
-        t = _skeleton(model.slow, rate, T, goal, env_points, hmax=hmax, h0=h0, long_first=True)
+        t = _skeleton(model.slow, rate, T, goal, env_points, hmax=env_hmax, h0=h0, long_first=True)
         rt = _pointwise_rtol(v, Q, t, 0.5 * goal)
         if extrapolate:
             # F(0) has a first-order error from the layer there: the refinement follows the
@@ -551,7 +566,7 @@ def solve_direct(
             model.kernel,
             model.rhs,
             t,
-            method=method,
+            method=env_method,
             history=envelope.history(model, -float(t[0]), frozen),
             rtol=rt,
             atol=rt * (1e-2 * frozen.bound / model.dim),
@@ -562,13 +577,20 @@ def solve_direct(
         )
         fine = refine(t, res.stats.refinement_factor)
         extrapolated = None
-        if extrapolate and res.status >= 0:
-            F0_m = float(np.sum(res.y[-1]).real)  # as _F0_envelope has it on the other grids
-            extrapolated = _F0_extrapolated(model, t, res, frozen, method, F0_m, goal, env_points)
+        F0_m = float(np.sum(res.y[-1]).real)  # as _F0_envelope has it on the other grids
+        # the lower-order fallback is kept only if it reaches the tolerance (else F itself,
+        # with the requested method, is solved); so is F(0) extrapolated with path="auto"
+        # (F(0) cannot settle where the other points have not)
+        given_up = res.status != 0 and path == "auto" and (env_method != method or extrapolate)
+        if extrapolate and res.status >= 0 and not given_up:
+            extrapolated = _F0_extrapolated(
+                model, t, res, frozen, env_method, F0_m, goal, env_points
+            )
         # (room is left for the conditioning term and a truncation bound added below)
-        missed = extrapolated is not None and extrapolated[1] > (
-            0.95 * goal - np.finfo(float).eps / rate
-        ) * abs(extrapolated[0])
+        missed = given_up or (
+            extrapolated is not None
+            and extrapolated[1] > (0.95 * goal - np.finfo(float).eps / rate) * abs(extrapolated[0])
+        )
         if (res.status < 0 or missed) and path == "auto":
             # failed through the envelopes, or the extrapolation of F(0) on long steps did
             # not settle: F itself, directly, where that grid fits (else the result is
@@ -577,7 +599,12 @@ def solve_direct(
                 t_direct = _skeleton(v, rate, T, goal, max_points, hmax=hmax)
                 env = None
             except ArithmeticError:
-                pass
+                if env_method != method:
+                    raise  # (the lower-order attempt was a guess: F itself is the answer)
+                if extrapolate and extrapolated is None and res.status >= 0:
+                    extrapolated = _F0_extrapolated(
+                        model, t, res, frozen, env_method, F0_m, goal, env_points
+                    )
     if env is None and h is None:
         if t_direct is not None:
             t = t_direct
@@ -632,7 +659,7 @@ def solve_direct(
         harmonics = model.M
 
         def F0_from(tt, TT):
-            return _F0_envelope(model, tt, TT, frozen, method)
+            return _F0_envelope(model, tt, TT, frozen, env_method)
 
     h_last = float(fine[-1] - fine[-2])
     if h_last >= 1.0 and (env is None or not extrapolate):
@@ -654,7 +681,7 @@ def solve_direct(
     else:
         status = 1
         why = res.message if res.status != 0 else "truncation or conditioning"
-        if env is not None and missed:
+        if env is not None and missed and res.status == 0:
             why = (
                 "F(0) extrapolated over the unresolved layer at t = 0 did not settle within "
                 "the grids that keep the envelopes stable"
@@ -828,13 +855,26 @@ def _two_orders(levels, values, p: int) -> float:
     return float(np.linalg.solve(A, np.asarray(values, dtype=float))[0])
 
 
+#: the method the envelopes fall back on (path="auto") where the requested one is unstable
+#: on them on the steps they need (below MIN_OMEGA): its errors grow by at most 4.4 % per
+#: step inside its band of unstable ωh (1-2), against 37 % for gregory6 (ωh 1-8)
+_LOW_ORDER = "gregory4"
+#: fixed cost of a tolerance-driven solve in the cost model of _envelope_plan, in skeleton
+#: points times kernel terms (three solves of ~0.9 ms each, rows at ~0.25 µs per term)
+_PLAN_OVERHEAD = 0.0
+
+#: the largest amplification of errors allowed for its steps in that band
+_TRANSIT_GROWTH = 3.0
+
 #: largest harmonic the envelope system is used with (its size is 2M + 1)
 _ENVELOPE_MAX_M = 6
 #: below MIN_OMEGA, the envelope grid's first step allows refinements up to this factor
 _ENVELOPE_REFINE = 64
 
 
-def _envelope_plan(v, Q, rate, T, rtol, frozen, method, hmax, max_points, forced=False):
+def _envelope_plan(
+    v, Q, rate, T, rtol, frozen, method, hmax, max_points, forced=False, transit=False
+):
     """``(EnvelopeModel, neglected part, h0, max_points, extrapolate)`` if the envelopes are
     the cheaper way, else None (h0: the first step of the grid, None for the usual one;
     max_points: held to keep ωh; extrapolate: F(0) is extrapolated in h).
@@ -862,7 +902,18 @@ def _envelope_plan(v, Q, rate, T, rtol, frozen, method, hmax, max_points, forced
     model = envelope.envelope_model(v, Q, M)
     h0 = None
     extrapolate = False
-    if frozen.omega < envelope.MIN_OMEGA[method]:
+    if transit:
+        # the usual grid, through the band of unstable ωh, held to the first refinement; only
+        # if the band's steps amplify errors by at most _TRANSIT_GROWTH for every harmonic
+        grid = doubling_mesh(*_skeleton_args(model.slow, rate, T, rtol, hmax, None, True))
+        lo, hi, growth = envelope.BAND_GROWTH[method]
+        phase = frozen.omega * np.diff(grid) / 4.0
+        for n in range(1, M + 1):
+            k = np.count_nonzero((n * phase >= lo) & (n * phase <= hi))
+            if k * math.log(growth) > math.log(_TRANSIT_GROWTH):
+                return None
+        max_points = min(max_points, 4 * grid.size)
+    elif frozen.omega < envelope.MIN_OMEGA[method]:
         # long steps only: the first one at most the slow scale there, and ωh ≥ the limit
         # on the finest grid the refinement may reach
         zeta = envelope.MIN_PHASE_STEP[method]
@@ -894,8 +945,8 @@ def _envelope_plan(v, Q, rate, T, rtol, frozen, method, hmax, max_points, forced
     n_env = doubling_mesh_size(*_skeleton_args(model.slow, rate, T, rtol, hmax, h0, True))
     n_dir = doubling_mesh_size(*_skeleton_args(v, rate, T, rtol, hmax))
     d = model.dim
-    cost_env = n_env * (_n_terms(model.kernel) + d * d)
-    cost_dir = n_dir * _n_terms(equation.kernel(v, Q))
+    cost_env = n_env * (_n_terms(model.kernel) + d * d) + _PLAN_OVERHEAD
+    cost_dir = n_dir * _n_terms(equation.kernel(v, Q)) + _PLAN_OVERHEAD
     plan = (model, tail, h0, max_points, extrapolate)
     return plan if cost_env < 0.5 * cost_dir else None
 

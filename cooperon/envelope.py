@@ -52,7 +52,14 @@ from solver.kernels import ExpSum, Piecewise
 from .equation import FrozenSolution, _terms, _two_t
 from .vertex import Vertex
 
-__all__ = ["EnvelopeModel", "envelope_model", "harmonics_needed", "MIN_OMEGA", "MIN_PHASE_STEP"]
+__all__ = [
+    "EnvelopeModel",
+    "envelope_model",
+    "harmonics_needed",
+    "MIN_OMEGA",
+    "MIN_PHASE_STEP",
+    "BAND_GROWTH",
+]
 
 #: smallest ω at which each method is stable on the envelope equations with steps from
 #: ~τ/100 up. The components n ≠ 0 carry a kernel of mass up to ~1/|1 + inω| with a
@@ -70,6 +77,13 @@ MIN_OMEGA = {"trapezoidal": 0.0, "gregory4": 2.0, "gregory6": 10.0, "gregory8": 
 #: step has ωh at least this (a margin of 1.3–1.6) is stable, at any ω
 #: (tests/cooperon/test_envelope.py checks them).
 MIN_PHASE_STEP = {"trapezoidal": 0.0, "gregory4": 4.0, "gregory6": 16.0, "gregory8": 80.0}
+
+#: inside its band of unstable steps, how fast each method's errors grow: the ωh where they
+#: grow and the largest growth per step there, on the model problem (κ = 1 − 1e-7, ω = 1e-3,
+#: 200 and 400 equal steps: gregory4 1.0012 at ωh = 0.3, 1.045 at 1.2, 1.012 at 1.8, none
+#: from 2; gregory6 up to 1.37 at ωh = 2). A grid with k steps in the band amplifies errors
+#: by at most growth^k (tests/cooperon/test_envelope.py checks the figures)
+BAND_GROWTH = {"gregory4": (0.3, 1.9, 1.046)}
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,32 @@ def test_inside_the_band_of_phase_steps_a_method_blows_up(omega):
     assert _model_problem_error(omega, 4.0 / omega, "gregory6") > 1.0
 
 
+def _growth_per_step(omega_h, method, n=200):
+    """Error growth per step on the model problem of _model_problem_error (ω = 1e-3), from
+    n to 2n equal steps of phase ``omega_h``."""
+    kap, omega = 1.0 - 1e-7, 1e-3
+    z = 1.0 + 1j * omega
+    K = kernels.ExpSum([kap], [0.0], [z])
+    errs = []
+    for size in (n, 2 * n):
+        t = np.arange(size + 1) * (omega_h / omega)
+        f = 1.0 - kap * (1.0 - np.exp(-z * t)) / z  # y = 1
+        res = solve_volterra(K, f, t, method=method, error_estimate=False)
+        errs.append(float(np.max(np.abs(res.y - 1.0))))
+    return (errs[1] / errs[0]) ** (1.0 / n)
+
+
+def test_band_growth_bounds_the_growth_per_step():
+    # envelope.BAND_GROWTH: gregory4's errors grow inside (0.3, 1.9) by at most 4.6 % per
+    # step (measured 1.045 at ωh = 1.2), and not outside it
+    lo, hi, growth = envelope.BAND_GROWTH["gregory4"]
+    inside = [_growth_per_step(x, "gregory4") for x in np.linspace(lo, hi, 9)]
+    assert max(inside) <= growth
+    assert max(inside) >= 1.03  # (the band is real)
+    for x in (0.5 * lo, 1.2 * hi, 4.0):
+        assert _growth_per_step(x, "gregory4") <= 1.001
+
+
 @pytest.mark.parametrize("eps", [0.03, 0.3, 3.0])
 def test_slow_oscillation_at_tiny_rates_through_long_steps(eps):
     # rate 1e-7 and ε below MIN_OMEGA, r₃ = 0: F = F∞ (harmonic balance) exactly (F itself
@@ -284,6 +310,78 @@ def test_auto_takes_the_envelopes_where_the_direct_grid_does_not_fit():
     other = solve_direct(p, rtol=1e-7, method="gregory4")
     assert other.harmonics >= 1 and other.converged
     assert abs(sol.F0 - other.F0) <= 1.5 * (sol.error_estimate + other.error_estimate)
+
+
+@pytest.mark.parametrize(
+    "g,before",
+    [
+        (1e-7, "59 337 points, 120-150 ms"),
+        # the layer at t = 0 (2.7 rtol) forbids the long steps gregory6 would need
+        (1e-5, "51 801 points, 115-125 ms"),
+    ],
+)
+def test_auto_takes_gregory4_envelopes_where_gregory6_is_unstable_on_them(g, before):
+    # rate 1e-3, ε = 0.1: gregory6 is stable on the envelope equations only for ωh >= 16
+    # (steps of 160 τ): too long for the slow scale 1/(Q + rate) = 1000 τ, or for the layer
+    # at t = 0. gregory4's usual grid passes through its band of unstable ωh in few
+    # enough steps (amplification <= 3). F itself took `before`; measured now: 565-625
+    # points, 13-14 ms
+    from cooperon import direct
+
+    p = _cube(1e-3, 0.1, g)
+    sol = solve_direct(p, rtol=1e-8)
+    assert sol.converged and sol.harmonics >= 1 and sol.order == 4, sol.message
+    assert sol.stats.points < 1000 and sol.stats.refinement_factor == 4
+    ref = _direct_without_envelopes(p, rtol=1e-10)
+    assert ref.converged and ref.order == 6, ref.message
+    diff = abs(sol.F0 - ref.F0)
+    assert diff <= sol.error_estimate + ref.error_estimate
+    assert diff <= 1e-8 * abs(ref.F0)
+    # the steps of the finest grid inside gregory4's band, for every harmonic
+    lo, hi, growth = envelope.BAND_GROWTH["gregory4"]
+    phase = 0.1 * np.diff(sol.t) / 4
+    for n in range(1, sol.harmonics + 1):
+        k = np.count_nonzero((n * phase >= lo) & (n * phase <= hi))
+        assert growth**k <= direct._TRANSIT_GROWTH
+    # path="envelope" keeps the method asked for
+    with pytest.raises(ValueError, match=r"needs ε >= 10"):
+        solve_direct(p, path="envelope")
+
+
+def test_auto_keeps_gregory4_envelopes_only_where_they_reach_the_tolerance():
+    # rate 1e-5, ε = 0.1, g = 1e-3: the gregory4 envelopes are tried (their grid passes
+    # the band test) but miss rtol at the first refinement; auto then solves F itself with
+    # gregory6, which agrees with the reference
+    from cooperon import direct
+
+    p = _cube(1e-5, 0.1, 1e-3)
+    v, Q = equation.model(p)
+    frozen = equation.frozen_solution(v, Q=Q)
+    T = direct.truncation_time(v, 1e-10, 1.0, Q=Q)
+    plan = direct._envelope_plan(v, Q, Q + v.dephasing, T, 1e-8, frozen, "gregory4",
+                                 np.inf, 2_000_001, transit=True)  # fmt: skip
+    assert plan is not None
+    sol = solve_direct(p, rtol=1e-8)
+    assert sol.converged and sol.harmonics == 0 and sol.order == 6, sol.message
+    ref = _direct_without_envelopes(p, rtol=1e-10)
+    assert abs(sol.F0 - ref.F0) <= sol.error_estimate + ref.error_estimate
+
+
+def test_extrapolated_f0_does_not_drive_the_refinement_of_its_neighbours():
+    # rate 1e-5, ε = 0.1, g = 1e-5: the envelopes on long steps, F(0) extrapolated over
+    # the layer (its tolerance loosened to 0.5 in the solve). Its first-order differences
+    # were lent to its neighbours' estimates, which refined the grid to m = 64 and kept
+    # the extrapolation from settling: F itself, 519 197 points, 1.2 s. Measured now: m = 8,
+    # 20 ms
+    p = _cube(1e-5, 0.1, 1e-5)
+    sol = solve_direct(p, rtol=1e-8)
+    assert sol.converged and sol.harmonics >= 1, sol.message
+    assert sol.stats.refinement_factor <= 8
+    ref = _direct_without_envelopes(p, rtol=1e-9)
+    assert ref.converged, ref.message
+    diff = abs(sol.F0 - ref.F0)
+    assert diff <= sol.error_estimate + ref.error_estimate
+    assert diff <= 1e-8 * abs(ref.F0)
 
 
 def test_rtol_below_the_conditioning_floor_is_reported_quickly():
