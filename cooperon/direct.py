@@ -860,8 +860,9 @@ def _two_orders(levels, values, p: int) -> float:
 #: step inside its band of unstable ωh (1-2), against 37 % for gregory6 (ωh 1-8)
 _LOW_ORDER = "gregory4"
 #: fixed cost of a tolerance-driven solve in the cost model of _envelope_plan, in skeleton
-#: points times kernel terms (three solves of ~0.9 ms each, rows at ~0.25 µs per term)
-_PLAN_OVERHEAD = 0.0
+#: points times kernel terms: three solves of ~0.9 ms each, against ~7 rows per skeleton
+#: point (refined 4, 2, 1) at ~0.25 µs per term, 2700 / (7 × 0.25) ≈ 1500
+_PLAN_OVERHEAD = 1500.0
 
 #: the largest amplification of errors allowed for its steps in that band
 _TRANSIT_GROWTH = 3.0
