@@ -856,16 +856,17 @@ def _two_orders(levels, values, p: int) -> float:
 
 
 #: the method the envelopes fall back on (path="auto") where the requested one is unstable
-#: on them on the steps they need (below MIN_OMEGA): its errors grow by at most 4.4 % per
-#: step inside its band of unstable ωh (1-2), against 37 % for gregory6 (ωh 1-8)
+#: on them on the steps they need (below MIN_OMEGA): its errors grow by at most 4.6 % per
+#: step inside its band of unstable ωh (0.3-1.9), against 37 % for gregory6
+#: (envelope.BAND_GROWTH)
 _LOW_ORDER = "gregory4"
+#: the largest amplification of errors allowed for its steps in that band
+_TRANSIT_GROWTH = 3.0
+
 #: fixed cost of a tolerance-driven solve in the cost model of _envelope_plan, in skeleton
 #: points times kernel terms: three solves of ~0.9 ms each, against ~7 rows per skeleton
 #: point (refined 4, 2, 1) at ~0.25 µs per term, 2700 / (7 × 0.25) ≈ 1500
 _PLAN_OVERHEAD = 1500.0
-
-#: the largest amplification of errors allowed for its steps in that band
-_TRANSIT_GROWTH = 3.0
 
 #: largest harmonic the envelope system is used with (its size is 2M + 1)
 _ENVELOPE_MAX_M = 6
