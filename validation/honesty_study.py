@@ -32,8 +32,8 @@ F(0), estimate, status, path and the verdicts) and ``honesty.png`` (observed
 against estimated error, per path). Points are checkpointed to
 ``DIR/.honesty_points.jsonl`` as they finish: an interrupted run started again
 with the same arguments continues where it stopped (the file is removed once
-the dataset is written). Exit status 1 if any converged point breaks the
-criterion.
+the dataset is written; points computed by other code, or with other settings, are
+not reused). Exit status 1 if any converged point breaks the criterion.
 """
 
 from __future__ import annotations
@@ -151,23 +151,44 @@ def solve_point(rate: float, eps: float, g: float, rtols: list[float]) -> dict:
     return out
 
 
+def code_fingerprint() -> str:
+    """SHA-256 of the sources of ``solver`` and ``cooperon``: a checkpoint written by other
+    code is not resumed."""
+    import hashlib
+
+    import cooperon
+    import solver
+
+    digest = hashlib.sha256()
+    for package in (solver, cooperon):
+        root = Path(package.__file__).resolve().parent
+        for path in sorted(root.rglob("*.py")):
+            digest.update(str(path.relative_to(root.parent)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def _key(rate: float, eps: float, g: float) -> str:
     return f"{rate!r},{eps!r},{g!r}"
 
 
 def _load_checkpoint(path: Path, settings: dict) -> dict[str, dict]:
-    """Points of an earlier run with the same settings (others are ignored)."""
+    """Points of an earlier run with the same settings and code (others are ignored)."""
     done: dict[str, dict] = {}
     if not path.exists():
         return done
-    with path.open() as fh:
-        for line in fh:
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:  # (a line cut short by an interruption)
-                continue
-            if row.get("settings") == settings:
-                done[_key(row["rate"], row["eps"], row["g"])] = row
+    text = path.read_text()
+    if text and not text.endswith("\n"):
+        # a line cut short by an interruption: dropped, so that new lines start clean
+        text = text[: text.rfind("\n") + 1]
+        path.write_text(text)
+    for line in text.splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if row.get("settings") == settings:
+            done[_key(row["rate"], row["eps"], row["g"])] = row
     return done
 
 
@@ -300,7 +321,12 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(exist_ok=True)
     rates = QUICK_RATES if args.quick else RATES
     scales = QUICK_SCALES if args.quick else SCALES
-    settings = {"rtols": RTOLS, "references": REFERENCES, "T_factor": T_FACTOR}
+    settings = {
+        "rtols": RTOLS,
+        "references": REFERENCES,
+        "T_factor": T_FACTOR,
+        "code": code_fingerprint(),
+    }
     checkpoint = out / ".honesty_points.jsonl"
     done = _load_checkpoint(checkpoint, settings)
     todo = [(r, e, g) for r in rates for e in scales for g in scales]
