@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -260,9 +261,15 @@ def _kink_time(v: Vertex, Q: float, rtol: float, scale: float) -> float:
     return float(grid[ok[0]]) if ok.size else float(grid[-1])
 
 
-def _step_cap(v: Vertex, rate: float, density: float = 1.0, hmax: float = math.inf):
+def _step_cap(
+    v: Vertex,
+    rate: float,
+    density: float | Callable[[float], float] = 1.0,
+    hmax: float = math.inf,
+):
     """Largest skeleton step at distance d from t = 0: the slow scales still alive there
-    (and at most ``hmax``).
+    (and at most ``hmax``); ``density`` scales it, a number or a function of d
+    (:func:`_depth_density`).
 
     A term of Φ whose scale 1/|α| is near the slow scale 1/(Q + rate) (ε or 2g
     near Q + rate) changes the character of F at d ~ 1/|α|, where ϑ(−d) is of
@@ -295,13 +302,14 @@ def _step_cap(v: Vertex, rate: float, density: float = 1.0, hmax: float = math.i
             res.append((_RES_SPAN[0] * sc, _RES_SPAN[1] * sc, reach, sc, boost))
 
     def cap(d: float) -> float:
+        dens = density(d) if callable(density) else density
         scale = min([slow] + [sc for reach, sc in terms if d < reach])
-        out = min(_CAP * density * scale, hmax)
+        out = min(_CAP * dens * scale, hmax)
         for near, far, reach, sc, boost in res:
             if near <= d <= far:
                 out = min(out, d / (_CELLS * boost))  # boost x the cells per octave
             if near <= d < reach:
-                out = min(out, _CAP * density * sc / boost)
+                out = min(out, _CAP * dens * sc / boost)
         return out
 
     return cap
@@ -334,6 +342,44 @@ def _layer_step(v: Vertex, rtol: float, share: float = 1e-3) -> float:
     return share * rtol / layer if layer > 0 else math.inf
 
 
+def _density(rtol) -> np.ndarray:
+    """Skeleton steps scale like rtol^(1/5) (the order of the method where the memory is
+    shorter than the step), from their values at rtol = 1e-6, within [0.25, 2]."""
+    return np.clip((np.asarray(rtol, dtype=float) / 1e-6) ** 0.2, 0.25, 2.0)
+
+
+def _depth_density(v: Vertex, Q: float, rtol: float, T: float) -> Callable[[float], float]:
+    """The skeleton's density at distance d from t = 0 for the tolerance F has there.
+
+    An error of F at −d reaches F(0) damped by at least L(d) = e^{ϑ(−d)/(1 + Q + λ_max)}
+    (:func:`_pointwise_rtol`): the refinement holds F there to rtol/L(d) only. The
+    steps of F itself in the far past, set by the slow scales, double for every factor
+    2⁶ of L(d) (the error of a sixth-order rule grows 2⁶ times when its step doubles),
+    up to the density of rtol 3e-5 (:func:`_density`, at most 2). The density changes
+    in whole doublings only: a smaller change would flip the marginal doubling
+    decisions of :func:`~cooperon.grid.doubling_mesh` (2 h against the cap) and double
+    the steps where F is still held to rtol (measured: rate 1e-7, ε = 1e-5, g = 1e-7
+    then needed 16x instead of 8x). Each octave [d, 2d] gets the density of the
+    tightest tolerance in it (L sampled at quarter octaves, from one sample below d).
+    """
+    base = float(_density(rtol))
+    most = max(math.floor(math.log2(2.0 / base)), 0) if base < 2.0 else 0
+    lo = 1e-3  # (below the first step of any skeleton)
+    d = lo * 2.0 ** (np.arange(int(4 * math.log2(4.0 * max(T, lo) / lo)) + 2) / 4.0)
+    damp = np.clip(-v.theta(-d, Q) / (1.0 + Q + v.lambda_bound), 0.0, 50.0)
+    doublings = np.clip(np.floor(damp / math.log(64.0)) - 1.0, 0.0, most)
+    dens = base * 2.0**doublings
+
+    def density(x: float) -> float:
+        if x <= d[0]:
+            return float(dens[0])
+        i = max(int(np.searchsorted(d, x, side="right")) - 2, 0)
+        j = int(np.searchsorted(d, 2.0 * x, side="right"))
+        return float(np.min(dens[i : max(j, i + 1)]))
+
+    return density
+
+
 def _skeleton_args(
     v: Vertex,
     rate: float,
@@ -342,19 +388,20 @@ def _skeleton_args(
     hmax: float = math.inf,
     h0: float | None = None,
     long_first: bool = False,
+    Q: float | None = None,
 ) -> tuple:
     """Arguments of :func:`cooperon.grid.doubling_mesh` for the scales of ``v``.
 
-    Steps scale like rtol^(1/5) (the order of the method where the memory is
-    shorter than the step), from their values at rtol = 1e-6. The step at
+    Steps scale like rtol^(1/5) (:func:`_density`); with ``Q`` (F itself), they also
+    follow the tolerance F has at each depth (:func:`_depth_density`). The step at
     t = 0 is the fastest scale of Φ, and τ as well; with ``long_first`` (the
     envelopes) τ only where F has a layer there that matters
     (:func:`_layer_step`); ``h0`` sets it instead. F itself keeps τ: there a
     longer first step made as many points slower as faster (the Richardson
     estimate near the conditioning floor then sees noise as a stall).
     """
-    density = float(np.clip((rtol / 1e-6) ** 0.2, 0.25, 2.0))
-    cap = _step_cap(v, rate, density, hmax)
+    density = float(_density(rtol))
+    cap = _step_cap(v, rate, density if Q is None else _depth_density(v, Q, rtol, T), hmax)
     if h0 is None:
         fast = _H0 * density * v.shortest_scale()
         h0 = min(_H0 * density, fast)
@@ -375,7 +422,7 @@ def _skeleton(
 ) -> np.ndarray:
     """The grid handed to the solver (it refines it at least 4x), for the scales of ``v``
     (Φ itself, or Φ without its undamped oscillation for the envelopes); ``steps``:
-    ``hmax``, ``h0``, ``long_first`` of :func:`_skeleton_args`.
+    ``hmax``, ``h0``, ``long_first``, ``Q`` of :func:`_skeleton_args`.
 
     Raises
     ------
@@ -596,7 +643,7 @@ def solve_direct(
             # not settle: F itself, directly, where that grid fits (else the result is
             # kept: its estimate is honest, and F itself costs more)
             try:
-                t_direct = _skeleton(v, rate, T, goal, max_points, hmax=hmax)
+                t_direct = _skeleton(v, rate, T, goal, max_points, hmax=hmax, Q=Q)
                 env = None
             except ArithmeticError:
                 if env_method != method:
@@ -615,7 +662,7 @@ def solve_direct(
             _check_size(4 * n_q + 1, max_points, T)
             t = np.linspace(-T, 0.0, 4 * n_q + 1)
         else:
-            t = _skeleton(v, rate, T, goal, max_points, hmax=hmax)
+            t = _skeleton(v, rate, T, goal, max_points, hmax=hmax, Q=Q)
         res = solve_volterra(
             K,
             f,
@@ -945,7 +992,7 @@ def _envelope_plan(
     if forced:
         return model, tail, h0, max_points, extrapolate
     n_env = doubling_mesh_size(*_skeleton_args(model.slow, rate, T, rtol, hmax, h0, True))
-    n_dir = doubling_mesh_size(*_skeleton_args(v, rate, T, rtol, hmax))
+    n_dir = doubling_mesh_size(*_skeleton_args(v, rate, T, rtol, hmax, Q=Q))
     d = model.dim
     cost_env = n_env * (_n_terms(model.kernel) + d * d) + _PLAN_OVERHEAD
     cost_dir = n_dir * _n_terms(equation.kernel(v, Q)) + _PLAN_OVERHEAD

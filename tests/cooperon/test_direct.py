@@ -423,3 +423,59 @@ def test_refinement_near_the_conditioning_floor_does_not_chase_rounding_noise():
     assert fine.converged and fine.stats.refinement_factor <= 32
     coarse = solve_direct(p, rtol=1e-8)
     assert abs(fine.F0 - coarse.F0) <= fine.error_estimate + coarse.error_estimate
+
+
+def _cube_point(rate, eps, g):
+    third = rate / 3.0
+    return Parameters(
+        tau_over_tau1=third, tau_over_tau3=third, E_tau=eps, gamma_tau=g, Dq2_tau=third
+    )
+
+
+@pytest.mark.parametrize("rate, eps, g", [(1.0, 10.0, 1e-3), (1e-5, 1e-5, 1e-7), (0.1, 0.1, 1e-7)])
+def test_skeleton_of_f_follows_the_tolerance_at_each_depth(rate, eps, g):
+    # F itself: the skeleton's steps double once per factor 2^6 of the looser tolerance F has
+    # at depth d (direct._pointwise_rtol: the resolvent damps errors there by L(d) on their way
+    # to F(0)), after a first factor 2^6 of margin, and nowhere else: never denser than the
+    # skeleton that ignores depth, equal to it where L < 2^12, at most 2^(floor(log_64 L) - 1)
+    # times coarser (L at the cell's near end, the tightest in the cell)
+    from cooperon import direct, equation
+
+    v, Q = equation.model(_cube_point(rate, eps, g))
+    r = Q + v.dephasing
+    T = direct.truncation_time(v, 1e-10, 1.0, Q=Q)
+    plain = direct._skeleton(v, r, T, 1e-8, 10**7)
+    graded = direct._skeleton(v, r, T, 1e-8, 10**7, Q=Q)
+    assert graded[-1] == 0.0 and graded[0] <= -T < graded[1]
+    assert graded.size < plain.size
+    j = np.clip(np.searchsorted(plain, graded[:-1], side="right") - 1, 0, plain.size - 2)
+    k = np.log2(np.diff(graded) / np.diff(plain)[j])
+    assert np.allclose(k, np.round(k), atol=1e-6)
+    k = np.round(k)
+    damp = -v.theta(graded[1:], Q) / (1.0 + Q + v.lambda_bound)  # ln L at each near end
+    allowed = np.maximum(np.floor(damp / math.log(64.0)) - 1.0, 0.0)
+    assert np.all(k >= 0) and np.all(k <= allowed)
+    assert np.all(k[damp < 2 * math.log(64.0)] == 0)
+
+
+@pytest.mark.parametrize("rate, eps, g", [(1.0, 10.0, 1e-3), (1e-5, 1e-5, 1e-7), (0.1, 0.1, 1e-7)])
+def test_depth_graded_skeleton_keeps_f0_within_its_estimate(monkeypatch, rate, eps, g):
+    # the points of the benchmark cube whose grids the depth-graded skeleton shrinks most
+    # (rate 1, ε = 10: 22 657 -> 15 793 points): F(0) against a fourth-order reference with
+    # a 1.5x longer history, within 10x the estimate and within rtol; and against the solve
+    # on the skeleton that ignores depth, within the two estimates, at more points
+    from cooperon import direct
+
+    p = _cube_point(rate, eps, g)
+    sol = solve_direct(p, rtol=1e-8)
+    ref = solve_direct(p, rtol=1e-10, T=1.5 * sol.T, method="gregory4")
+    assert sol.converged and ref.converged, (sol.message, ref.message)
+    diff = abs(sol.F0 - ref.F0)
+    assert diff <= 10 * sol.error_estimate + ref.error_estimate
+    assert diff <= 1e-8 * abs(ref.F0) + ref.error_estimate
+    monkeypatch.setattr(
+        direct, "_depth_density", lambda v, Q, rtol, T: lambda d: float(direct._density(rtol))
+    )
+    plain = solve_direct(p, rtol=1e-8)
+    assert plain.converged and sol.stats.points < plain.stats.points
+    assert abs(sol.F0 - plain.F0) <= sol.error_estimate + plain.error_estimate

@@ -170,8 +170,11 @@ def test_slow_oscillation_at_tiny_rates_through_long_steps(eps):
 )
 def test_long_step_envelopes_agree_with_f_itself(rate, eps, g, rtol, extrapolated):
     # with a decaying term (a layer at t = 0) against F itself on its own grid resolving ε
-    # (up to ~5e5 points): within the two estimates, and the true error of each below 10x
-    # its estimate
+    # (up to ~7e5 points, rtol 10x tighter): the envelopes' true error below 10x their
+    # estimate (the project's criterion), and below rtol. Measured at rate 1e-5, ε = 0.01
+    # (F(0) extrapolated): the envelopes are off by 2.5e-10, 2.4x their estimate 1.03e-10
+    # (F itself at rtol 1e-10 as the reference), so a bound of 1.5x the sum of the two
+    # estimates held only while the estimate of F itself at 1e-9 was loose (1.04e-10)
     from cooperon import direct
 
     p = _cube(rate, eps, g)
@@ -187,7 +190,7 @@ def test_long_step_envelopes_agree_with_f_itself(rate, eps, g, rtol, extrapolate
     ref = _direct_without_envelopes(p, rtol=min(1e-9, rtol / 10))
     assert ref.converged and ref.harmonics == 0, ref.message
     diff = abs(env.F0 - ref.F0)
-    assert diff <= 1.5 * (env.error_estimate + ref.error_estimate), (
+    assert diff <= 10 * env.error_estimate + ref.error_estimate, (
         f"diff {diff / abs(ref.F0):.3g}, estimates {env.relative_error_estimate:.3g} "
         f"and {ref.relative_error_estimate:.3g}"
     )
