@@ -432,20 +432,15 @@ def _cube_point(rate, eps, g):
     )
 
 
-@pytest.mark.parametrize("rate, eps, g", [(1.0, 10.0, 1e-3), (1e-5, 1e-5, 1e-7), (0.1, 0.1, 1e-7)])
-def test_skeleton_of_f_follows_the_tolerance_at_each_depth(rate, eps, g):
-    # F itself: the skeleton's steps double once per factor 2^6 of the looser tolerance F has
-    # at depth d (direct._pointwise_rtol: the resolvent damps errors there by L(d) on their way
-    # to F(0)), after a first factor 2^6 of margin, and nowhere else: never denser than the
-    # skeleton that ignores depth, equal to it where L < 2^12, at most 2^(floor(log_64 L) - 1)
-    # times coarser (L at the cell's near end, the tightest in the cell)
-    from cooperon import direct, equation
+def _check_depth_grading(scales, v, Q, T, **steps):
+    """The skeleton with ``depth=(v, Q)`` against the one without: never denser, coarser
+    by whole doublings only, at most 2^(floor(log_64 L) - 1) of them (L = the damping of
+    the resolvent at the cell's near end, the tightest in the cell), none where L < 2^12."""
+    from cooperon import direct
 
-    v, Q = equation.model(_cube_point(rate, eps, g))
     r = Q + v.dephasing
-    T = direct.truncation_time(v, 1e-10, 1.0, Q=Q)
-    plain = direct._skeleton(v, r, T, 1e-8, 10**7)
-    graded = direct._skeleton(v, r, T, 1e-8, 10**7, Q=Q)
+    plain = direct._skeleton(scales, r, T, 1e-8, 10**7, **steps)
+    graded = direct._skeleton(scales, r, T, 1e-8, 10**7, Q=Q, **steps)
     assert graded[-1] == 0.0 and graded[0] <= -T < graded[1]
     assert graded.size < plain.size
     j = np.clip(np.searchsorted(plain, graded[:-1], side="right") - 1, 0, plain.size - 2)
@@ -459,15 +454,27 @@ def test_skeleton_of_f_follows_the_tolerance_at_each_depth(rate, eps, g):
 
 
 @pytest.mark.parametrize("rate, eps, g", [(1.0, 10.0, 1e-3), (1e-5, 1e-5, 1e-7), (0.1, 0.1, 1e-7)])
+def test_skeleton_of_f_follows_the_tolerance_at_each_depth(rate, eps, g):
+    # F itself: the skeleton's steps double once per factor 2^6 of the looser tolerance F has
+    # at depth d (direct._pointwise_rtol: the resolvent damps errors there by L(d) on their way
+    # to F(0)), after a first factor 2^6 of margin, and nowhere else
+    from cooperon import direct, equation
+
+    v, Q = equation.model(_cube_point(rate, eps, g))
+    _check_depth_grading(v, v, Q, direct.truncation_time(v, 1e-10, 1.0, Q=Q))
+
+
+@pytest.mark.parametrize("rate, eps, g", [(1.0, 10.0, 1e-3), (1e-5, 1e-5, 1e-7), (0.1, 0.1, 1e-7)])
 def test_depth_graded_skeleton_keeps_f0_within_its_estimate(monkeypatch, rate, eps, g):
-    # the points of the benchmark cube whose grids the depth-graded skeleton shrinks most
-    # (rate 1, ε = 10: 22 657 -> 15 793 points): F(0) against a fourth-order reference with
-    # a 1.5x longer history, within 10x the estimate and within rtol; and against the solve
-    # on the skeleton that ignores depth, within the two estimates, at more points
+    # points of the benchmark cube whose grids the depth-graded skeleton shrinks (rate 1,
+    # ε = 10: 22 657 -> 15 793 points): F(0) against a fourth-order reference with a 1.5x
+    # longer history, within 10x the estimate and within rtol; and against the solve on the
+    # skeleton that ignores depth, within the two estimates, at more points
     from cooperon import direct
 
     p = _cube_point(rate, eps, g)
     sol = solve_direct(p, rtol=1e-8)
+    assert sol.harmonics == 0
     ref = solve_direct(p, rtol=1e-10, T=1.5 * sol.T, method="gregory4")
     assert sol.converged and ref.converged, (sol.message, ref.message)
     diff = abs(sol.F0 - ref.F0)
