@@ -37,6 +37,7 @@ Error control (F(0) is what is controlled):
 
 from __future__ import annotations
 
+import bisect
 import math
 import time
 from collections.abc import Callable
@@ -371,18 +372,21 @@ def _depth_density(v: Vertex, Q: float, rtol: float, T: float) -> Callable[[floa
     """
     base = float(_density(rtol))
     most = max(math.floor(math.log2(2.0 / base)), 0) if base < 2.0 else 0
-    lo = 1e-3  # (below the first step of any skeleton)
+    # the damping is at most d (−ϑ grows like (Q + λ) d): no doubling below d = 2 ln 64, so
+    # samples from d = 1 on suffice (plain floats: the cap is evaluated once per octave)
+    lo = 1.0
     d = lo * 2.0 ** (np.arange(int(4 * math.log2(4.0 * max(T, lo) / lo)) + 2) / 4.0)
     damp = np.clip(-v.theta(-d, Q) / (1.0 + Q + v.lambda_bound), 0.0, 50.0)
     doublings = np.clip(np.floor(damp / math.log(64.0)) - 1.0, 0.0, most)
-    dens = base * 2.0**doublings
+    dens = (base * 2.0**doublings).tolist()
+    d = d.tolist()
 
     def density(x: float) -> float:
         if x <= d[0]:
-            return float(dens[0])
-        i = max(int(np.searchsorted(d, x, side="right")) - 2, 0)
-        j = int(np.searchsorted(d, 2.0 * x, side="right"))
-        return float(np.min(dens[i : max(j, i + 1)]))
+            return dens[0]
+        i = max(bisect.bisect_right(d, x) - 2, 0)
+        j = bisect.bisect_right(d, 2.0 * x)
+        return min(dens[i : max(j, i + 1)])
 
     return density
 
