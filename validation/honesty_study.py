@@ -302,7 +302,7 @@ def figure(ds: xr.Dataset, path: Path) -> None:
         ax.set_xlabel("estimated error of F(0) / F(0)")
         ax.set_ylabel("|F(0) − F(0)_ref| / F(0)")
         ax.set_title(f"rtol = {rtol:g} (hollow: not resolved by the reference)", fontsize=9)
-    axes[0][0].legend(fontsize=7, loc="upper left")
+        ax.legend(fontsize=7, loc="upper left")
     fig.suptitle("Eq. (24), solve_direct: observed vs estimated error over the cube", fontsize=10)
     fig.tight_layout()
     save_figure(fig, path)
