@@ -363,8 +363,8 @@ def _depth_density(v: Vertex, Q: float, rtol: float, T: float) -> Callable[[floa
     flip the marginal doubling decisions of :func:`~cooperon.grid.doubling_mesh` (2 h
     against the cap) and double the steps where F is still held to rtol (rate 1e-7,
     ε = 1e-5, g = 1e-7 then needed 16x instead of 8x). Each octave [d, 2d] gets the
-    density of the tightest tolerance in it (L sampled at quarter octaves, from one
-    sample below d).
+    density of the tightest tolerance in it (L sampled at quarter octaves, from up to
+    two samples below d: on the safe side).
 
     The envelopes keep their skeleton: graded the same way, it made the envelope plan
     look cheaper than F itself at rate 0.1, ε = 10, rtol 1e-10, whose envelopes then

@@ -33,7 +33,8 @@ against estimated error, per path). Points are checkpointed to
 ``DIR/.honesty_points.jsonl`` as they finish: an interrupted run started again
 with the same arguments continues where it stopped (the file is removed once
 the dataset is written; points computed by other code, or with other settings, are
-not reused). Exit status 1 if any converged point breaks the criterion.
+not reused). Exit status 1 if any converged point breaks the criterion, or if any tested solve does
+not reach status 0 (its point would go untested).
 """
 
 from __future__ import annotations
@@ -92,7 +93,8 @@ def path_name(harmonics: int, order: int) -> str:
 
 
 def _paths(ds: xr.Dataset) -> np.ndarray:
-    """:func:`path_name` of every tested solve of ``ds`` (``F`` where it failed)."""
+    """:func:`path_name` of every tested solve of ``ds`` (``envelopes/gregory-1`` where it
+    failed: such points have no verdict and are counted apart)."""
     harmonics = ds["harmonics"].fillna(-1).astype(int).values
     return np.vectorize(path_name)(harmonics, ds["order"].fillna(-1).astype(int).values)
 
@@ -152,14 +154,14 @@ def solve_point(rate: float, eps: float, g: float, rtols: list[float]) -> dict:
 
 
 def code_fingerprint() -> str:
-    """SHA-256 of the sources of ``solver`` and ``cooperon``: a checkpoint written by other
-    code is not resumed."""
+    """SHA-256 of this script and the sources of ``solver`` and ``cooperon``: a checkpoint
+    written by other code is not resumed."""
     import hashlib
 
     import cooperon
     import solver
 
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(Path(__file__).read_bytes())  # (this study's own code, too)
     for package in (solver, cooperon):
         root = Path(package.__file__).resolve().parent
         for path in sorted(root.rglob("*.py")):
@@ -350,15 +352,22 @@ def main(argv: list[str] | None = None) -> int:
         T_factor=T_FACTOR,
     )
     write_netcdf(ds, out / "honesty.nc")
-    checkpoint.unlink()
+    checkpoint.unlink(missing_ok=True)
     figure(ds, out / "honesty.png")
     table, broken = summary(ds)
     print(table)
+    failed = int((ds["status"] != 0).sum())
+    failed_ref = int((ds["status_ref"] != 0).sum())
+    print(
+        f"\ntested solves without status 0: {failed} of {ds['status'].size}; references "
+        f"without status 0: {failed_ref} of {ds['status_ref'].size} (no verdict there)"
+    )
     print(
         f"\n{len(rows)} points, {time.perf_counter() - start:.1f} s; criterion broken at "
         f"{broken} (point, rtol, reference); wrote {out / 'honesty.nc'}, {out / 'honesty.png'}"
     )
-    return 1 if broken else 0
+    # a tested solve that failed leaves its point untested: that is a failure of the study
+    return 1 if broken or failed else 0
 
 
 if __name__ == "__main__":
