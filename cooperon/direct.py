@@ -376,7 +376,7 @@ def _depth_density(v: Vertex, Q: float, rtol: float, T: float) -> Callable[[floa
     # samples from d = 1 on suffice (plain floats: the cap is evaluated once per octave)
     lo = 1.0
     d = lo * 2.0 ** (np.arange(int(4 * math.log2(4.0 * max(T, lo) / lo)) + 2) / 4.0)
-    damp = np.clip(-v.theta(-d, Q) / (1.0 + Q + v.lambda_bound), 0.0, 50.0)
+    damp = np.clip(_log_damping(v, Q, np.asarray(d)), 0.0, 50.0)
     doublings = np.clip(np.floor(damp / math.log(64.0)) - 1.0, 0.0, most)
     dens = (base * 2.0**doublings).tolist()
     d = d.tolist()
@@ -472,8 +472,14 @@ def _pointwise_rtol(v: Vertex, Q: float, t: np.ndarray, rtol: float) -> np.ndarr
     F far in the past needs less accuracy than F(0); at t = 0 the tolerance is
     ``rtol`` itself.
     """
-    damp = -v.theta(t, Q) / (1.0 + Q + v.lambda_bound)
+    damp = _log_damping(v, Q, -np.asarray(t, dtype=float))
     return np.minimum(rtol * np.exp(np.minimum(damp, 50.0)), 0.1)
+
+
+def _log_damping(v: Vertex, Q: float, d: np.ndarray) -> np.ndarray:
+    """ln L(d) = −ϑ(−d)/(1 + Q + λ_max): the least damping of an error at −d on its way
+    to F(0) (the bound of :func:`_log_truncation_bound`)."""
+    return -v.theta(-d, Q) / (1.0 + Q + v.lambda_bound)
 
 
 def solve_direct(
