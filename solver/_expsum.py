@@ -19,10 +19,16 @@ import numpy as np
 
 from . import _expsum_core
 from .kernels import ExpSum, Kernel
-from .mesh import analyse, stencil_tables
+from .mesh import Mesh, analyse, stencil_tables_many
 from .product_weights import weight_table
 
-__all__ = ["prepare", "solve", "breakpoints_on_grid"]
+__all__ = [
+    "prepare",
+    "prepare_many",
+    "solve",
+    "breakpoints_on_grid",
+    "coarse_breakpoints",
+]
 
 
 def breakpoints_on_grid(
@@ -51,6 +57,20 @@ def breakpoints_on_grid(
     return out
 
 
+def coarse_breakpoints(bp: np.ndarray, k: int) -> np.ndarray | None:
+    """The breakpoint indices on ``t[::k]`` from those on ``t`` (:func:`breakpoints_on_grid`),
+    or None if a breakpoint falls between points of ``t[::k]``.
+
+    Row ``n`` of ``t[::k]`` is row ``k n`` of ``t``; its breakpoints are the same points,
+    at index ``i / k`` of ``t[::k]`` when ``k`` divides ``i`` (the clipping to
+    ``[0, n]`` is the same), off that grid otherwise.
+    """
+    rows = bp[:, ::k]
+    if np.any(rows % k):
+        return None
+    return rows // k
+
+
 def prepare(
     kernel: Kernel, t: np.ndarray, order: int, real: bool = False, bp: np.ndarray | None = None
 ) -> dict:
@@ -60,17 +80,57 @@ def prepare(
     term of each complex-conjugate pair on the same segment is dropped and the
     other counted twice; the core then keeps the real part of every row.
     """
-    if bp is None:
-        bp = breakpoints_on_grid(kernel, t)
-    if bp is None:
+    return prepare_many(kernel, [t], order, real, [bp])[0]
+
+
+def prepare_many(
+    kernel: Kernel,
+    grids: list[np.ndarray],
+    order: int,
+    real: bool = False,
+    bps: list[np.ndarray | None] | None = None,
+    meshes: list[Mesh | None] | None = None,
+) -> list[dict]:
+    """:func:`prepare` of one kernel on several grids, their stencil tables in one pass
+    (:func:`solver.mesh.stencil_tables_many`; the same arrays, bit for bit).
+
+    ``meshes``: their :func:`solver.mesh.analyse` where known (None: analysed here).
+    The fixed cost of the tables (~0.7 ms per grid of a few hundred points) is then
+    paid about once for the grids of a Richardson family (``t``, ``t[::2]``,
+    ``t[::4]``). The weights stay one table per grid: a table computed for several
+    grids at once holds other matrix products (BLAS) and differs from the grid's own
+    in the last bits, which an equation amplifying rounding by 1e6 turned into a
+    32-fold refinement instead of 4-fold (``tests/solver/test_tolerance.py``).
+    """
+    if bps is None:
+        bps = [None] * len(grids)
+    bps = [
+        breakpoints_on_grid(kernel, t) if bp is None else bp
+        for t, bp in zip(grids, bps, strict=True)
+    ]
+    if any(bp is None for bp in bps):
         raise ValueError(
             "kernel: the fast path needs breakpoints on grid points (beta(t_n) one of the t_m); "
             "use path='direct'"
         )
-    mesh = analyse(t)
-    tables = stencil_tables(mesh, order)
-    N = t.size
+    if meshes is None:
+        meshes = [None] * len(grids)
+    meshes = [analyse(t) if m is None else m for t, m in zip(grids, meshes, strict=True)]
+    tables = stencil_tables_many(meshes, order)
     terms = _terms(kernel, real)
+    return [
+        _prepared(terms, t, bp, mesh, tab, order)
+        for t, bp, mesh, tab in zip(grids, bps, meshes, tables, strict=True)
+    ]
+
+
+def _prepared(terms: dict, t, bp, mesh, tables, order: int) -> dict:
+    """The arrays of one grid (:func:`prepare_many`)."""
+    N = t.size
+    # the weights depend on mu only (the anchor follows from it): once per distinct mu
+    Wt = weight_table(terms["mu_distinct"], terms["right_distinct"], tables.h, tables.nodes)
+    if terms["mu_index"] is not None:
+        Wt = Wt[terms["mu_index"]]
     edges = np.vstack([np.zeros((1, N), np.int64), bp, np.arange(N, dtype=np.int64)[None, :]])
     seg_a = np.zeros((max(len(terms["spans"]), 1), N), dtype=np.int64)
     seg_b = np.zeros((max(len(terms["spans"]), 1), N), dtype=np.int64)
@@ -87,10 +147,6 @@ def prepare(
     recur = np.max(-zs.real, axis=1, initial=0.0) < 300.0
     EM = np.exp(np.where(recur[:, None], -zs, 0.0))
     EP = np.exp(np.where(right_a[:, None], 0.0, zs))
-    # the weights depend on mu only (the anchor follows from it): once per distinct mu
-    Wt = weight_table(terms["mu_distinct"], terms["right_distinct"], tables.h, tables.nodes)
-    if terms["mu_index"] is not None:
-        Wt = Wt[terms["mu_index"]]
     return {
         "t": np.ascontiguousarray(t, float),
         "xh": mesh.xh,
@@ -232,6 +288,11 @@ def _fold_conjugates(piece, w, lam, mu, right):
     )
 
 
+def is_real(r: np.ndarray, dtype) -> bool:
+    """Is the problem with right-hand side ``r`` solved in real arithmetic (scalar, real)?"""
+    return np.dtype(dtype).kind != "c" and not np.iscomplexobj(r) and np.ndim(r) != 2
+
+
 def row_coefficients(d: dict, n: int) -> np.ndarray:
     """Coefficients ``c[j, a, b]`` (``j = 0 .. max(n, p-1)``) of row ``n``, summed cell by cell.
 
@@ -298,14 +359,17 @@ def solve(
     *,
     running_sums: bool = True,
     bp: np.ndarray | None = None,
+    prepared: dict | None = None,
 ) -> tuple[np.ndarray, dict]:
     """Solve ``y = r + ∫ K y`` on the grid ``t`` (linear, scalar or a system; any mesh).
 
     ``r`` has shape ``(N,)`` for a scalar kernel and ``(N, dim)`` for a system.
+    ``prepared``: the arrays :func:`prepare_many` made for this grid (with
+    ``real=is_real(r, dtype)``), else they are made here.
     """
     system = np.ndim(r) == 2
-    real = np.dtype(dtype).kind != "c" and not np.iscomplexobj(r) and not system
-    d = prepare(kernel, t, order, real=real, bp=bp)
+    real = is_real(r, dtype)
+    d = prepare(kernel, t, order, real=real, bp=bp) if prepared is None else prepared
     N = t.size
     p = d["p"]
     dim = d["dim"]

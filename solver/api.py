@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -252,17 +253,48 @@ def _rhs(prob: _Problem, tt: np.ndarray, fvals: np.ndarray | None, stats: SolveS
     return (fvals + H).astype(dtype, copy=False), Herr, dtype
 
 
-def _run(prob: _Problem, tt: np.ndarray, rr: np.ndarray, dtype, stats: SolveStats) -> np.ndarray:
-    """One discrete solve on the grid ``tt``; records the path taken."""
+def _plan(
+    prob: _Problem, tt: np.ndarray, known_bp=None
+) -> tuple[str | None, np.ndarray | None, bool]:
+    """The path of a solve on ``tt``: (fast path name or None, breakpoint indices, uniform)."""
+    uniform = is_uniform(tt)
+    fast, bp = _fast_path(
+        prob.kernel, tt, prob.nonlinearity, prob.vshape, prob.path, uniform, known_bp
+    )
+    return fast, bp, uniform
+
+
+@contextmanager
+def _numerical_failures():
+    """Translate the numerics' exceptions: FloatingPointError to ValueError, arithmetic and
+    linear-algebra failures to :class:`_Failed`."""
+    try:
+        yield
+    except FloatingPointError as exc:
+        raise ValueError(str(exc)) from None
+    except (ArithmeticError, np.linalg.LinAlgError) as exc:
+        raise _Failed(str(exc)) from None
+
+
+def _run(
+    prob: _Problem,
+    tt: np.ndarray,
+    rr: np.ndarray,
+    dtype,
+    stats: SolveStats,
+    plan: tuple | None = None,
+    prepared: dict | None = None,
+) -> np.ndarray:
+    """One discrete solve on the grid ``tt``; records the path taken. ``plan``: its
+    :func:`_plan`, ``prepared``: the fast path's arrays (:func:`_run_many`)."""
     # each path's module (and its Numba cores) is imported on first use only
     kernel = prob.kernel
-    uniform = is_uniform(tt)
-    fast, bp = _fast_path(kernel, tt, prob.nonlinearity, prob.vshape, prob.path, uniform)
-    try:
+    fast, bp, uniform = _plan(prob, tt) if plan is None else plan
+    with _numerical_failures():
         if fast == "expsum":
             from . import _expsum
 
-            y, c = _expsum.solve(kernel, tt, rr, prob.order, dtype, bp=bp)
+            y, c = _expsum.solve(kernel, tt, rr, prob.order, dtype, bp=bp, prepared=prepared)
         elif fast == "convolution":
             from . import _convolution
 
@@ -277,15 +309,60 @@ def _run(prob: _Problem, tt: np.ndarray, rr: np.ndarray, dtype, stats: SolveStat
                 y, c = _general.solve_linear(disc, rr)
             else:
                 y, c = _general.solve_nonlinear(disc, rr, prob.nonlinearity)
-    except FloatingPointError as exc:
-        raise ValueError(str(exc)) from None
-    except (ArithmeticError, np.linalg.LinAlgError) as exc:
-        raise _Failed(str(exc)) from None
     stats.add(c)
     stats.solves += 1
     if not stats.path:
         stats.path = fast or ("direct" if uniform and not isinstance(kernel, Damped) else "cells")
     return y
+
+
+def _run_many(
+    prob: _Problem, t: np.ndarray, strides: list[int], r: np.ndarray, dtype, stats: SolveStats
+) -> list[np.ndarray]:
+    """The discrete solves on ``t[::k]`` for ``k`` in ``strides`` (increasing powers of 2), in
+    order (:func:`_run` each).
+
+    Those on the path for sums of exponentials are prepared together: one stencil and one
+    weight table for all (:func:`solver._expsum.prepare_many`; the grids of a Richardson
+    family share most of their cell shapes, and a preparation's fixed cost is paid once),
+    the coarser grids' meshes and breakpoints sliced from the finest one's where they are
+    its sub-meshes (:func:`solver.mesh.coarsen`, :func:`solver._expsum.coarse_breakpoints`).
+    """
+    grids = [t[::k] for k in strides]
+    rs = [r[::k] for k in strides]
+    plans = [_plan(prob, grids[0])]
+    for k in strides[1:]:
+        known = None
+        if plans[0][0] == "expsum" and plans[0][1] is not None:
+            from ._expsum import coarse_breakpoints
+
+            known = coarse_breakpoints(plans[0][1], k // strides[0])
+        plans.append(_plan(prob, grids[len(plans)], known))
+    prepared: list[dict | None] = [None] * len(grids)
+    batch = [i for i, pl in enumerate(plans) if pl[0] == "expsum"]
+    if len(batch) > 1:
+        from . import _expsum
+        from .mesh import analyse, coarsen
+
+        real = {_expsum.is_real(rs[i], dtype) for i in batch}
+        if len(real) == 1:
+            base = analyse(grids[batch[0]])
+            meshes = [base] + [coarsen(base, strides[i] // strides[batch[0]]) for i in batch[1:]]
+            with _numerical_failures():
+                made = _expsum.prepare_many(
+                    prob.kernel,
+                    [grids[i] for i in batch],
+                    prob.order,
+                    real.pop(),
+                    [plans[i][1] for i in batch],
+                    meshes,
+                )
+            for i, d in zip(batch, made, strict=True):
+                prepared[i] = d
+    return [
+        _run(prob, tt, rr, dtype, stats, pl, d)
+        for tt, rr, pl, d in zip(grids, rs, plans, prepared, strict=True)
+    ]
 
 
 def _solve_once(prob, t, fvals, error_estimate, stats) -> VolterraResult:
@@ -398,9 +475,7 @@ def _solve_to_tolerance(
         try:
             r, Herr_f, dtype = _rhs(prob, fine, None, stats)
             # the coarser grids are refine(t, m/2) and refine(t, m/4), maybe solved already
-            y1, y2, y4 = (
-                _coarse_solve(prob, fine, r, dtype, stats, m, k, solved) for k in (1, 2, 4)
-            )
+            y1, y2, y4 = _coarse_solves(prob, fine, r, dtype, stats, m, solved)
         except _Failed as exc:
             if best is None:
                 return _failed(t, np.zeros((N,) + prob.vshape), prob, str(exc), stats)
@@ -517,17 +592,20 @@ def _broadcast_tol(atol, rtol, y: np.ndarray) -> np.ndarray:
 _SOLVE_OVERHEAD_POINTS = 4000
 
 
-def _coarse_solve(prob, fine, r, dtype, stats, m, k, solved) -> np.ndarray:
-    """The solve on ``fine[::k]`` = ``refine(t, m/k)``, or the one an earlier refinement made
-    on that grid (the same points and the same r: the same solve); remembered in ``solved``.
-    With m = 1 the coarser grids are ``t[::2]``, ``t[::4]``, no refinements of ``t``."""
-    key = m // k if m % k == 0 else None
-    y = solved.get(key) if key is not None else None
-    if y is None:
-        y = _run(prob, fine[::k], r[::k], dtype, stats)
-        if key is not None:
-            solved[key] = y
-    return y
+def _coarse_solves(prob, fine, r, dtype, stats, m, solved) -> list[np.ndarray]:
+    """The solves on ``fine[::k]`` = ``refine(t, m/k)``, k = 1, 2, 4, or those an earlier
+    refinement made on these grids (the same points and the same r: the same solves);
+    remembered in ``solved``. With m = 1 the coarser grids are ``t[::2]``, ``t[::4]``, no
+    refinements of ``t``. The new ones are made together (:func:`_run_many`)."""
+    keys = [m // k if m % k == 0 else None for k in (1, 2, 4)]
+    ys = [solved.get(key) if key is not None else None for key in keys]
+    new = [i for i, y in enumerate(ys) if y is None]
+    made = _run_many(prob, fine, [(1, 2, 4)[i] for i in new], r, dtype, stats)
+    for i, y in zip(new, made, strict=True):
+        ys[i] = y
+        if keys[i] is not None:
+            solved[keys[i]] = y
+    return ys
 
 
 def _next_factor(m_min: int, N: int, solved: dict, max_points: float = math.inf) -> int:
@@ -753,15 +831,21 @@ def _shape_and_dtype(kernel: Kernel, t, fvals):
     return vshape, (np.complex128 if complex_ else np.float64)
 
 
-def _fast_path(kernel: Kernel, t, nonlinearity, vshape, path: str, uniform: bool):
-    """Name of the fast path to use (None for the direct path), and the breakpoint indices."""
+def _fast_path(kernel: Kernel, t, nonlinearity, vshape, path: str, uniform: bool, known_bp=None):
+    """Name of the fast path to use (None for the direct path), and the breakpoint indices.
+
+    ``known_bp``: the breakpoint indices on ``t``, known from a finer grid that ``t`` is
+    a subset of (:func:`solver._expsum.coarse_breakpoints`; its breakpoints are then
+    non-decreasing too)."""
     if path == "direct":
         return None, None
     pieces = kernel.pieces
     want = vshape[0] if vshape else None  # ExpSum systems: dim must match the components
     ok = nonlinearity is None and all(isinstance(p, ExpSum) and p.dim == want for p in pieces)
     bp = None
-    if ok and isinstance(kernel, Piecewise):
+    if ok and isinstance(kernel, Piecewise) and known_bp is not None:
+        bp = known_bp
+    elif ok and isinstance(kernel, Piecewise):
         from ._expsum import breakpoints_on_grid
 
         beta = kernel.breakpoint_values(t)

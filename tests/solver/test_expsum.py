@@ -137,6 +137,35 @@ def test_off_grid_breakpoints_fall_back_to_direct():
         solve_volterra(K, np.ones_like(t), t, path="fast")
 
 
+@pytest.mark.parametrize("k", [2, 4])
+def test_coarse_breakpoints_are_those_of_the_coarse_grid(k):
+    K = PROBLEMS["kink g=0.2"]
+    t = np.linspace(-8.0, 0.0, 161)  # s = 2t falls on grid points, also of t[::2], t[::4]
+    bp = _expsum.breakpoints_on_grid(K, t)
+    assert np.array_equal(_expsum.coarse_breakpoints(bp, k), _expsum.breakpoints_on_grid(K, t[::k]))
+    # s = 2t + 0.05 is a point of t but of neither t[::2] nor t[::4] (inside the grid)
+    K2 = kernels.Piecewise(K.pieces, [lambda t: 2 * t + 0.05])
+    bp2 = _expsum.breakpoints_on_grid(K2, t)
+    assert bp2 is not None
+    assert _expsum.coarse_breakpoints(bp2, k) is None
+    assert _expsum.breakpoints_on_grid(K2, t[::k]) is None
+
+
+@pytest.mark.parametrize("name", PROBLEMS)
+def test_grids_prepared_together_solve_as_each_alone(name):
+    # t, t[::2], t[::4] prepared in one pass: the same arrays as each grid's own, so the
+    # same solutions bit for bit
+    K = PROBLEMS[name]
+    t = np.linspace(-8.0, 0.0, 161)
+    grids = [t, t[::2], t[::4]]
+    made = _expsum.prepare_many(K, grids, 6, real=True)
+    for g, d in zip(grids, made, strict=True):
+        rr = np.cos(g)
+        together, _ = _expsum.solve(K, g, rr, 6, float, prepared=d)
+        alone, _ = _expsum.solve(K, g, rr, 6, float)
+        assert np.array_equal(together, alone)
+
+
 def test_term_table_is_remembered_per_kernel_object_and_released_with_it():
     # the 3-5 grids of one solve to a tolerance prepare the same kernel: its term table is
     # built once (solver._expsum._terms); it must equal a fresh build, give the same solution

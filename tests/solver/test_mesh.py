@@ -15,7 +15,15 @@ import numpy as np
 import pytest
 from fast_memory import dyadic, graded
 
-from solver.mesh import STEP_RTOL, analyse, is_uniform, refine, stencil_tables
+from solver.mesh import (
+    STEP_RTOL,
+    analyse,
+    coarsen,
+    is_uniform,
+    refine,
+    stencil_tables,
+    stencil_tables_many,
+)
 from solver.product_weights import cell_weights, mesh_weights, weight_table
 
 EPS = np.finfo(float).eps
@@ -214,6 +222,46 @@ def test_geometries_are_shared_within_runs(p):
     for make in (lambda k: np.linspace(0.0, 1.0, 20 * k + 1), lambda k: dyadic(8 * k)):
         counts = {stencil_tables(analyse(make(k)), p).h.size for k in (1, 4, 16)}
         assert len(counts) == 1, counts
+
+
+@pytest.mark.parametrize("name", MESHES)
+@pytest.mark.parametrize("p", [2, 4, 6, 8])
+def test_tables_of_several_meshes_at_once_are_those_of_each_alone(name, p):
+    # a Richardson family (t, t[::2], t[::4] of a refined grid) and an unrelated mesh: one pass
+    # over all of them gives each the tables it gets alone, bit for bit (its weights, computed
+    # from its own geometries, are then its own too)
+    fine = refine(MESHES[name], 4)
+    meshes = [analyse(fine), analyse(fine[::2]), analyse(fine[::4]), analyse(MESHES["runs"])]
+    for mesh, tab in zip(meshes, stencil_tables_many(meshes, p), strict=True):
+        alone = stencil_tables(mesh, p)
+        for f in ("fstart", "gfin", "rstart", "grow", "h", "nodes"):
+            assert np.array_equal(getattr(tab, f), getattr(alone, f)), f
+            assert getattr(tab, f).dtype == getattr(alone, f).dtype, f
+
+
+@pytest.mark.parametrize("name", MESHES)
+@pytest.mark.parametrize("m", [4, 8, 12])
+@pytest.mark.parametrize("k", [2, 4])
+def test_coarsened_mesh_is_the_analysis_of_the_coarse_grid_bit_for_bit(name, m, k):
+    # refine(t, m) has runs of m cells per cell of t: t[::k] is a sub-mesh for k | m, with
+    # k times the steps and the same double-double positions; shifted far from 0 the
+    # positions carry the double-double low parts
+    for shift in (0.0, -1e6):
+        fine = refine(MESHES[name] + shift, m)
+        mesh = analyse(fine)
+        c = coarsen(mesh, k)
+        ref = analyse(fine[::k])
+        for f in ("t", "h", "run_start", "xh", "xl"):
+            assert np.array_equal(getattr(c, f), getattr(ref, f)), f
+    assert coarsen(mesh, 1) is mesh
+
+
+def test_coarsen_declines_where_the_coarse_grid_is_no_sub_mesh():
+    mesh = analyse(MESHES["runs"])  # a run of one cell of 0.7 from point 10 to 11
+    assert coarsen(mesh, 2) is None
+    fine = analyse(refine(MESHES["uniform"], 4))
+    assert coarsen(fine, 3) is None  # (not a power of 2)
+    assert coarsen(analyse(np.linspace(0.0, 1.0, 12)), 2) is None  # 11 cells
 
 
 def test_stencil_tables_need_p_points():
