@@ -435,7 +435,9 @@ def _cube_point(rate, eps, g):
 def _check_depth_grading(scales, v, Q, T, **steps):
     """The skeleton with ``depth=(v, Q)`` against the one without: never denser, coarser
     by whole doublings only, at most 2^(floor(log_64 L) - 1) of them (L = the damping of
-    the resolvent at the cell's near end, the tightest in the cell), none where L < 2^12."""
+    the resolvent at the cell's near end, the tightest in the cell), none where L < 2^12,
+    and never beyond the density of rtol 3e-5 (2, from 0.398 at rtol 1e-8: 2 doublings).
+    Returns the largest number of doublings."""
     from cooperon import direct
 
     r = Q + v.dephasing
@@ -451,6 +453,9 @@ def _check_depth_grading(scales, v, Q, T, **steps):
     allowed = np.maximum(np.floor(damp / math.log(64.0)) - 1.0, 0.0)
     assert np.all(k >= 0) and np.all(k <= allowed)
     assert np.all(k[damp < 2 * math.log(64.0)] == 0)
+    most = math.floor(math.log2(2.0 / float(direct._density(1e-8))))
+    assert most == 2 and np.all(k <= most)
+    return int(k.max())
 
 
 @pytest.mark.parametrize("rate, eps, g", [(1.0, 10.0, 1e-3), (1e-5, 1e-5, 1e-7), (0.1, 0.1, 1e-7)])
@@ -461,7 +466,8 @@ def test_skeleton_of_f_follows_the_tolerance_at_each_depth(rate, eps, g):
     from cooperon import direct, equation
 
     v, Q = equation.model(_cube_point(rate, eps, g))
-    _check_depth_grading(v, v, Q, direct.truncation_time(v, 1e-10, 1.0, Q=Q))
+    deepest = _check_depth_grading(v, v, Q, direct.truncation_time(v, 1e-10, 1.0, Q=Q))
+    assert deepest == 2  # the deep past reaches the cap: the cap is checked where it binds
 
 
 @pytest.mark.parametrize("rate, eps, g", [(1.0, 10.0, 1e-3), (1e-5, 1e-5, 1e-7), (0.1, 0.1, 1e-7)])
