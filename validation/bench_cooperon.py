@@ -38,10 +38,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cooperon import Parameters, solve_direct  # noqa: E402
+from validation.cube import RATES, SCALES, cube_point  # noqa: E402
 
 TARGET = 0.010  # seconds per point
-RATES = [1e-7, 1e-5, 1e-3, 1e-1, 1.0]
-SCALES = [1e-7, 1e-5, 1e-3, 1e-1, 10.0]
 
 
 def _time(p: Parameters, rtol: float, repeat: int):
@@ -67,13 +66,6 @@ def _row(label: str, width: int, seconds: float, sol) -> str:
         f"{label:>{width}}  {1e3 * seconds:8.2f}  {sol.stats.points:7d}  "
         f"{sol.stats.refinement_factor:4d}  {sol.T:9.3g}  {sol.F0:16.10g}  "
         f"{sol.relative_error_estimate:11.2e}  {'yes' if sol.converged else 'NO'}{flag}"
-    )
-
-
-def _cube_point(rate: float, eps: float, g: float) -> Parameters:
-    third = rate / 3.0
-    return Parameters(
-        tau_over_tau1=third, tau_over_tau3=third, E_tau=eps, gamma_tau=g, Dq2_tau=third
     )
 
 
@@ -105,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             line = []
             for g in scales:
                 try:
-                    sec, sol = _time(_cube_point(rate, eps, g), 1e-8, repeat)
+                    sec, sol = _time(cube_point(rate, eps, g), 1e-8, repeat)
                 except ArithmeticError as exc:
                     unreachable.append(((rate, eps, g), str(exc)))
                     line.append(f"{'--':>8} ")
@@ -171,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     print("  " + _header("eps", 8) + "     M")
     for eps in eps_list:
         try:
-            sec, sol = _time(_cube_point(1e-7, eps, 1e-7), 1e-8, repeat)
+            sec, sol = _time(cube_point(1e-7, eps, 1e-7), 1e-8, repeat)
         except ArithmeticError as exc:
             print(f"  {eps:>8g}  not computable: {exc}")
             continue

@@ -33,7 +33,9 @@ against estimated error, per path). Points are checkpointed to
 ``DIR/.honesty_points.jsonl`` as they finish: an interrupted run started again
 with the same arguments continues where it stopped (the file is removed once
 the dataset is written; points computed by other code, or with other settings, are
-not reused). Exit status 1 if any converged point breaks the criterion, or if any tested solve does
+not reused). A second run started on a ``DIR`` that a run holds exits with status 2
+at once (``cooperon.studies.io.exclusive_run``) instead of writing the same checkpoint.
+Exit status 1 if any converged point breaks the criterion, or if any tested solve does
 not reach status 0 (its point would go untested).
 """
 
@@ -55,12 +57,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import xarray as xr  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from cooperon import Parameters, solve_direct  # noqa: E402
-from cooperon.studies.io import check_output_dir, save_figure, write_netcdf  # noqa: E402
+from cooperon import solve_direct  # noqa: E402
+from cooperon.studies.io import (  # noqa: E402
+    RunningElsewhere,
+    check_output_dir,
+    exclusive_run,
+    save_figure,
+    write_netcdf,
+)
 from cooperon.studies.schema import provenance  # noqa: E402
+from validation.cube import RATES, SCALES, cube_point  # noqa: E402
 
-RATES = [1e-7, 1e-5, 1e-3, 1e-1, 1.0]
-SCALES = [1e-7, 1e-5, 1e-3, 1e-1, 10.0]
 QUICK_RATES = [1e-7, 1e-3]
 QUICK_SCALES = [1e-5, 10.0]
 RTOLS = [1e-6, 1e-8]
@@ -72,14 +79,6 @@ FLOOR = 1e-12
 #: the history of the references reaches this many times further back
 T_FACTOR = 1.5
 EPS = float(np.finfo(float).eps)
-
-
-def cube_point(rate: float, eps: float, g: float) -> Parameters:
-    """The benchmark's point: Q = r₁ = r₃ = rate/3, ε and g as given."""
-    third = rate / 3.0
-    return Parameters(
-        tau_over_tau1=third, tau_over_tau3=third, E_tau=eps, gamma_tau=g, Dq2_tau=third
-    )
 
 
 def reference_rtol(rate: float) -> float:
@@ -154,14 +153,15 @@ def solve_point(rate: float, eps: float, g: float, rtols: list[float]) -> dict:
 
 
 def code_fingerprint() -> str:
-    """SHA-256 of this script and the sources of ``solver`` and ``cooperon``: a checkpoint
-    written by other code is not resumed."""
+    """SHA-256 of this script, the cube it runs (``validation/cube.py``) and the sources of
+    ``solver`` and ``cooperon``: a checkpoint written by other code is not resumed."""
     import hashlib
 
     import cooperon
     import solver
 
     digest = hashlib.sha256(Path(__file__).read_bytes())  # (this study's own code, too)
+    digest.update(Path(__file__).with_name("cube.py").read_bytes())
     for package in (solver, cooperon):
         root = Path(package.__file__).resolve().parent
         for path in sorted(root.rglob("*.py")):
@@ -321,6 +321,16 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     out = check_output_dir(args.output_dir, "--output-dir")
     out.mkdir(exist_ok=True)
+    try:
+        with exclusive_run(out, "--output-dir"):
+            return _study(out, args)
+    except RunningElsewhere as exc:
+        print(f"honesty_study: {exc}", file=sys.stderr)
+        return 2
+
+
+def _study(out: Path, args: argparse.Namespace) -> int:
+    """The study in ``out`` (held by this process)."""
     rates = QUICK_RATES if args.quick else RATES
     scales = QUICK_SCALES if args.quick else SCALES
     settings = {

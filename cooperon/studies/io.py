@@ -5,18 +5,30 @@ Every output path is checked *before* computing (:func:`check_output_file`,
 never created silently) and a file must be creatable there; the check raises
 a ``ValueError`` naming the path and what is wrong, in one line.  Files are
 written through a temporary file and a rename (:func:`write_netcdf`), so an
-interrupted write never leaves a broken file.
+interrupted write never leaves a broken file. A run that writes and resumes its
+own files in a directory holds it (:func:`exclusive_run`): a second run started
+on the same directory stops at once with a message, instead of both writing the
+same checkpoint.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import xarray as xr
 
-__all__ = ["check_output_dir", "check_output_file", "write_netcdf"]
+__all__ = [
+    "RunningElsewhere",
+    "check_output_dir",
+    "check_output_file",
+    "exclusive_run",
+    "write_netcdf",
+]
 
 
 def _probe(directory: Path, what: str, path: Path) -> None:
@@ -127,3 +139,43 @@ def save_figure(fig, path: str | os.PathLike, dpi: float = 110) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+class RunningElsewhere(RuntimeError):
+    """Another process holds the directory (:func:`exclusive_run`)."""
+
+
+#: the lock file :func:`exclusive_run` holds in its directory
+LOCK_NAME = ".run.lock"
+
+
+@contextmanager
+def exclusive_run(directory: str | os.PathLike, what: str = "output directory") -> Iterator[Path]:
+    """Hold ``directory`` (which must exist) for this process while the block runs.
+
+    The hold is an advisory ``flock`` on ``directory/.run.lock``, which records the
+    holder's pid: the kernel releases it when the process ends however it ends (a
+    SIGKILL leaves no stale hold: the next run resumes at once), and the file itself
+    is left in place, harmless.
+
+    Raises
+    ------
+    RunningElsewhere
+        If another process holds the directory; the message names it and the pid.
+    """
+    path = Path(directory) / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            raise RunningElsewhere(
+                f"{what} {str(directory)!r}: another run (pid {holder}) is writing there; "
+                "wait for it to finish, or choose another directory"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield Path(directory)
+    finally:
+        os.close(fd)  # (closing the descriptor releases the hold)

@@ -87,3 +87,41 @@ def test_a_killed_run_resumes_where_it_stopped(tmp_path):
     assert f"resuming: {done} of 8 points" in again.stdout
     ds = xr.load_dataset(out / "honesty.nc")
     assert int(np.isfinite(ds["F0"]).sum()) == 16 and bool(ds["honest"].all())
+
+
+def test_a_second_run_on_a_held_directory_stops_at_once_and_a_killed_one_holds_nothing(tmp_path):
+    # a run holds its --output-dir while it works: a second run there exits 2 at once with a
+    # message naming the directory and the holder's pid, and writes nothing; SIGKILL of the
+    # first releases the hold (the kernel drops the flock), so a third run starts
+    out = tmp_path / "study"
+    cmd = [sys.executable, str(SCRIPT), "--quick", "--no-progress", "--output-dir", str(out)]
+    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        lock = out / ".run.lock"
+        while not (lock.exists() and lock.read_text().strip() == str(first.pid)):
+            assert first.poll() is None, first.communicate()
+            assert time.monotonic() < deadline, "the first run never held its directory"
+            time.sleep(0.05)
+        before = sorted(p.name for p in out.iterdir())
+        start = time.monotonic()
+        second = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        assert second.returncode == 2, second.stdout + second.stderr
+        assert f"another run (pid {first.pid}) is writing there" in second.stderr
+        assert str(out) in second.stderr
+        assert time.monotonic() - start < 30  # (an import, no point computed)
+        assert "resuming" not in second.stdout
+        assert sorted(p.name for p in out.iterdir()) == before
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.communicate()
+    third = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while lock.read_text().strip() != str(third.pid):
+            assert third.poll() is None, third.communicate()
+            assert time.monotonic() < deadline, "the third run never held the directory"
+            time.sleep(0.05)
+    finally:
+        third.send_signal(signal.SIGKILL)
+        third.communicate()
