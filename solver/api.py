@@ -515,8 +515,12 @@ def _solve_to_tolerance(
         # rtol max|y|: a point let loose does not lend its large error to its neighbours,
         # and y crossing zero changes nothing)
         w = _broadcast_tol(atol, rtol, np.broadcast_to(np.max(np.abs(y), axis=0), y.shape))
-        d1 = _local_max(d1 / w) * w
-        d2 = _local_max(d2 / w) * w
+        # the first point is y(t0) = f(t0) + H(t0) on every grid (no step enters it): its
+        # differences (zero) are its own, not its neighbours' (borrowed, they made a point
+        # with y = 1 next to points with y ~ 1e4 look unresolved, and whether they did
+        # depended on the weights' last bits)
+        d1 = np.concatenate((d1[:1], _local_max(d1 / w)[1:] * w[1:]))
+        d2 = np.concatenate((d2[:1], _local_max(d2 / w)[1:] * w[1:]))
         with np.errstate(divide="ignore", invalid="ignore"):
             rho_i = np.where(d1 > 0, d2 / np.where(d1 > 0, d1, 1.0), np.inf)
         inwin = _asymptotic(rho_i, p)
@@ -538,6 +542,10 @@ def _solve_to_tolerance(
         est = np.where(bounded, np.maximum(est, tail), est)
         stalled = bool(np.any(slow & ~bounded))
         floor = _roundoff_floor(y1)[::m]
+        # (the first point keeps its own zero differences, but it is no more accurate than
+        # the rounding at the scale of its neighbours: f(t0) may be a difference of terms
+        # of their size)
+        floor[0] = np.max(floor[:3], axis=0)
         est = np.maximum(est, floor) + Herr
         q = float(np.max(est / tol))
         rounding = bool(np.all(d1 <= np.maximum(100.0 * floor, noise)))
