@@ -322,22 +322,22 @@ def _run_many(
     """The discrete solves on ``t[::k]`` for ``k`` in ``strides`` (increasing powers of 2), in
     order (:func:`_run` each).
 
-    Those on the path for sums of exponentials are prepared together: one stencil and one
-    weight table for all (:func:`solver._expsum.prepare_many`; the grids of a Richardson
-    family share most of their cell shapes, and a preparation's fixed cost is paid once),
-    the coarser grids' meshes and breakpoints sliced from the finest one's where they are
-    its sub-meshes (:func:`solver.mesh.coarsen`, :func:`solver._expsum.coarse_breakpoints`).
+    Those on the path for sums of exponentials are prepared together: their stencil tables
+    in one pass (:func:`solver._expsum.prepare_many`; a preparation's fixed cost is then
+    paid about once), the coarser grids' meshes and breakpoints sliced from the finest
+    one's where they are its sub-meshes (:func:`solver.mesh.coarsen`,
+    :func:`solver._expsum.coarse_breakpoints`); every array is the one the grid gets alone.
     """
     grids = [t[::k] for k in strides]
     rs = [r[::k] for k in strides]
     plans = [_plan(prob, grids[0])]
-    for k in strides[1:]:
+    for k, grid in zip(strides[1:], grids[1:], strict=True):
         known = None
         if plans[0][0] == "expsum" and plans[0][1] is not None:
             from ._expsum import coarse_breakpoints
 
             known = coarse_breakpoints(plans[0][1], k // strides[0])
-        plans.append(_plan(prob, grids[len(plans)], known))
+        plans.append(_plan(prob, grid, known))
     prepared: list[dict | None] = [None] * len(grids)
     batch = [i for i, pl in enumerate(plans) if pl[0] == "expsum"]
     if len(batch) > 1:
