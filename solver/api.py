@@ -344,21 +344,19 @@ def _run_many(
         from . import _expsum
         from .mesh import analyse, coarsen
 
-        real = {_expsum.is_real(rs[i], dtype) for i in batch}
-        if len(real) == 1:
-            base = analyse(grids[batch[0]])
-            meshes = [base] + [coarsen(base, strides[i] // strides[batch[0]]) for i in batch[1:]]
-            with _numerical_failures():
-                made = _expsum.prepare_many(
-                    prob.kernel,
-                    [grids[i] for i in batch],
-                    prob.order,
-                    real.pop(),
-                    [plans[i][1] for i in batch],
-                    meshes,
-                )
-            for i, d in zip(batch, made, strict=True):
-                prepared[i] = d
+        base = analyse(grids[batch[0]])
+        meshes = [base] + [coarsen(base, strides[i] // strides[batch[0]]) for i in batch[1:]]
+        with _numerical_failures():
+            made = _expsum.prepare_many(
+                prob.kernel,
+                [grids[i] for i in batch],
+                prob.order,
+                _expsum.is_real(r, dtype),  # (the grids' r are slices of one r)
+                [plans[i][1] for i in batch],
+                meshes,
+            )
+        for i, d in zip(batch, made, strict=True):
+            prepared[i] = d
     return [
         _run(prob, tt, rr, dtype, stats, pl, d)
         for tt, rr, pl, d in zip(grids, rs, plans, prepared, strict=True)
@@ -519,8 +517,8 @@ def _solve_to_tolerance(
         # differences (zero) are its own, not its neighbours' (borrowed, they made a point
         # with y = 1 next to points with y ~ 1e4 look unresolved, and whether they did
         # depended on the weights' last bits)
-        d1 = np.concatenate((d1[:1], _local_max(d1 / w)[1:] * w[1:]))
-        d2 = np.concatenate((d2[:1], _local_max(d2 / w)[1:] * w[1:]))
+        d1[1:] = _local_max(d1 / w)[1:] * w[1:]
+        d2[1:] = _local_max(d2 / w)[1:] * w[1:]
         with np.errstate(divide="ignore", invalid="ignore"):
             rho_i = np.where(d1 > 0, d2 / np.where(d1 > 0, d1, 1.0), np.inf)
         inwin = _asymptotic(rho_i, p)

@@ -255,22 +255,22 @@ def stencil_tables_many(meshes: list[Mesh], p: int) -> list[StencilTables]:
             f"t: {p}-point stencils need at least {p} grid points, got {int(sizes.min())}"
         )
     K = sizes.size
-    # rows (points) and cells of every mesh, with the offsets of the mesh they belong to
+    # rows (points) and cells of every mesh: the mesh each belongs to, and the global index
+    # of its mesh's first row (point) and first cell
     row_off = np.concatenate(([0], np.cumsum(sizes)))
     cell_off = row_off - np.arange(K + 1)
-    N_row = np.repeat(sizes, sizes)  # N of the mesh of each row
-    N_cell = np.repeat(sizes, sizes - 1)
-    rows = np.arange(row_off[-1]) - np.repeat(row_off[:-1], sizes)  # local row index
-    cells = np.arange(cell_off[-1]) - np.repeat(cell_off[:-1], sizes - 1)  # local cell
-    rbase = np.repeat(row_off[:-1], sizes)  # global index of point 0 of each row's mesh
-    cbase = np.repeat(cell_off[:-1], sizes - 1)
-    pbase = np.repeat(row_off[:-1], sizes - 1)  # global index of point 0 of each cell's mesh
+    mrow = np.repeat(np.arange(K), sizes)
+    mcell = np.repeat(np.arange(K), sizes - 1)
+    rows = np.arange(row_off[-1]) - row_off[mrow]  # local row index
+    cells = np.arange(cell_off[-1]) - cell_off[mcell]  # local cell index
+    N_row, N_cell = sizes[mrow], sizes[mcell]  # N of the mesh of each row and cell
     h = np.concatenate([m.h for m in meshes])
     xh = np.concatenate([m.xh for m in meshes])
     xl = np.concatenate([m.xl for m in meshes])
-    nruns = np.array([m.run_start.size - 1 for m in meshes])
+    # runs numbered on from mesh to mesh (no run spans two meshes)
     run_of = np.repeat(
-        np.arange(nruns.sum()), np.concatenate([np.diff(m.run_start) for m in meshes])
+        np.arange(sum(m.run_start.size - 1 for m in meshes)),
+        np.concatenate([np.diff(m.run_start) for m in meshes]),
     )
     fstart = np.clip(cells - half + 1, 0, N_cell - p)
     rstart = np.clip(rows - p + 1, 0, N_row - p)
@@ -279,15 +279,17 @@ def stencil_tables_many(meshes: list[Mesh], p: int) -> list[StencilTables]:
     lo = cells - half + 1
     hi = cells + half - 1
     fin_int = (lo >= 0) & (cells + half <= N_cell - 1)
-    fin_int[fin_int] = run_of[(cbase + lo)[fin_int]] == run_of[(cbase + hi)[fin_int]]
+    c0 = cell_off[mcell]
+    fin_int[fin_int] = run_of[(c0 + lo)[fin_int]] == run_of[(c0 + hi)[fin_int]]
     k = np.arange(p - 1)
     jrow = rows[:, None] - 1 - k[None, :]  # (rows, p-1) local cell of (n, k)
     valid = jrow >= 0
     row_int = (rows[:, None] - p + 1 >= 0) & valid
-    cb_row = (rbase - np.repeat(np.arange(K), sizes))[:, None]  # cell offset of each row
+    cr0 = cell_off[mrow]  # first cell of each row's mesh
+    cell_of_row = cr0[:, None] + jrow  # global cell of (n, k) where valid
     r0 = np.clip(rows - p + 1, 0, N_row - 2)
     r1 = np.clip(rows - 1, 0, N_row - 2)
-    row_int &= (run_of[cb_row[:, 0] + r0] == run_of[cb_row[:, 0] + r1])[:, None]
+    row_int &= (run_of[cr0 + r0] == run_of[cr0 + r1])[:, None]
 
     def offsets(start: np.ndarray, j: np.ndarray, base: np.ndarray, hj: np.ndarray):
         idx = (base + start)[:, None] + np.arange(p)[None, :]
@@ -302,9 +304,9 @@ def stencil_tables_many(meshes: list[Mesh], p: int) -> list[StencilTables]:
     )
     jb = np.flatnonzero(~fin_int)  # (global cells)
     nb, kb = np.nonzero(valid & ~row_int)  # (global rows)
-    jrb = jrow[nb, kb] + cb_row[nb, 0]  # (global cells)
-    nodes_fb = offsets(fstart[jb], cells[jb], pbase[jb], h[jb])
-    nodes_rb = offsets(rstart[nb], jrow[nb, kb], rbase[nb], h[jrb])
+    jrb = cell_of_row[nb, kb]  # (global cells)
+    nodes_fb = offsets(fstart[jb], cells[jb], row_off[mcell[jb]], h[jb])
+    nodes_rb = offsets(rstart[nb], jrow[nb, kb], row_off[mrow[nb]], h[jrb])
     # the boundary entries of each mesh (jb and nb are sorted, mesh by mesh)
     fb_off = np.searchsorted(jb, cell_off)
     rb_off = np.searchsorted(nb, row_off)
@@ -314,21 +316,19 @@ def stencil_tables_many(meshes: list[Mesh], p: int) -> list[StencilTables]:
     step_index = np.concatenate(
         [np.searchsorted(s, m.h) for s, m in zip(steps, meshes, strict=True)]
     )
-    S_cell = np.repeat(S, sizes - 1)
-    S_row = np.repeat(S, sizes)[:, None]
+    S_cell, S_row = S[mcell], S[mrow]
     # geometries of each mesh, numbered as stencil_tables numbers them alone: the canonical
     # shapes (final, then row k = 0..p-2) of each of its steps, then its boundary entries
     gfin = np.empty(h.size, dtype=np.int32)
     gfin[fin_int] = step_index[fin_int]
     gfin[jb] = S_cell[jb] * p + (np.arange(jb.size) - np.repeat(fb_off[:-1], np.diff(fb_off)))
     grow = np.full((rows.size, p - 1), -1, dtype=np.int32)
-    cell_of_row = cb_row + jrow
     for kk in range(p - 1):
         sel = row_int[:, kk]
-        grow[sel, kk] = S_row[sel, 0] * (1 + kk) + step_index[cell_of_row[sel, kk]]
-    n_fb = np.diff(fb_off)[np.repeat(np.arange(K), sizes)]  # boundary cells of each row's mesh
+        grow[sel, kk] = S_row[sel] * (1 + kk) + step_index[cell_of_row[sel, kk]]
+    n_fb = np.diff(fb_off)[mrow]  # boundary cells of each row's mesh
     rank = np.arange(nb.size) - np.repeat(rb_off[:-1], np.diff(rb_off))
-    grow[nb, kb] = S_row[nb, 0] * p + n_fb[nb] + rank
+    grow[nb, kb] = S_row[nb] * p + n_fb[nb] + rank
     fstart = fstart.astype(np.int64)
     rstart = rstart.astype(np.int64)
     out = []

@@ -13,7 +13,6 @@ same checkpoint.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import tempfile
 from collections.abc import Iterator
@@ -163,6 +162,8 @@ def exclusive_run(directory: str | os.PathLike, what: str = "output directory") 
     RunningElsewhere
         If another process holds the directory; the message names it and the pid.
     """
+    import fcntl  # (POSIX only: imported where a hold is taken, not with the module)
+
     path = Path(directory) / LOCK_NAME
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
